@@ -1,0 +1,3 @@
+"""BuildRunner Desktop: a live monitor for BuildRunner builds."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,155 @@
+"""What the app shows, derived from parsed files (formats.md: components, features, figures, status rules).
+
+Pure functions of (checkpoints, registry): the engine calls them after every change and diffs the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .formats import Checkpoint, FeatureRegistry, Item
+from .normalize import Status
+
+
+def ordered(checkpoints: Iterable[Checkpoint]) -> list[Checkpoint]:
+    """History order: by timestamp, then file name."""
+    return sorted(checkpoints, key=lambda checkpoint: checkpoint.order_key)
+
+
+def latest(history: Sequence[Checkpoint]) -> Checkpoint | None:
+    """The last checkpoint in history order that is not rolled back."""
+    for checkpoint in reversed(history):
+        if not checkpoint.rolled_back:
+            return checkpoint
+    return None
+
+
+def shown_features(registry: FeatureRegistry | None, current: Checkpoint | None) -> list[Item]:
+    """The registry's features, overlaid by the latest checkpoint's entries with the same id.
+
+    A checkpoint entry whose id the registry does not know is shown after the registry's features: a build
+    that reports features only through its checkpoints should still show them.
+    """
+    features = {item.id: item for item in (registry.features if registry else [])}
+    for entry in (current.features or []) if current else []:
+        base = features.get(entry.id)
+        features[entry.id] = base.overlaid(entry) if base else entry
+    return list(features.values())
+
+
+def shown_components(features: Sequence[Item], current: Checkpoint | None) -> list[Item]:
+    """The latest checkpoint's components when it has any, else the paths the features list."""
+    if current is not None and current.components:
+        return list(current.components)
+    listed: dict[str, list[Item]] = {}
+    for feature in features:
+        paths = feature.metadata.get("components")
+        if not isinstance(paths, list):
+            continue
+        for path in dict.fromkeys(p for p in paths if isinstance(p, str) and p.strip()):
+            listed.setdefault(path, []).append(feature)
+    return [_component_from_features(path, owners) for path, owners in listed.items()]
+
+
+def _component_from_features(path: str, owners: list[Item]) -> Item:
+    statuses = [owner.status for owner in owners]
+    status: Status
+    if "failed" in statuses:
+        status = "failed"
+    elif all(s == "completed" for s in statuses):
+        status = "completed"
+    elif "in_progress" in statuses or "completed" in statuses:
+        status = "in_progress"
+    else:
+        status = "pending"
+    return Item.model_construct(
+        id=path,
+        name=path,
+        status=status,
+        raw_status=status,
+        progress=sum(owner.progress for owner in owners) / len(owners),
+        metadata={"features": [owner.id for owner in owners]},
+        raw={},
+    )
+
+
+def stats(items: Sequence[Item]) -> dict[str, Any]:
+    counts = {"completed": 0, "in_progress": 0, "pending": 0, "failed": 0}
+    for item in items:
+        counts[item.status] += 1
+    mean = round(sum(item.progress for item in items) / len(items), 1) if items else 0.0
+    return {"total": len(items), **counts, "completion_percentage": mean}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Overall progress; `public()` is the snapshot's `progress` and the body of `build_progress`."""
+
+    total: int
+    completed: int
+    percent: float
+    status: Status
+    tasks_completed: int
+    files_created: int
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "completed": self.completed,
+            "percent": self.percent,
+            "status": self.status,
+            "tasks_completed": self.tasks_completed,
+            "files_created": self.files_created,
+        }
+
+
+def overall(
+    history: Sequence[Checkpoint],
+    current: Checkpoint | None,
+    features: Sequence[Item],
+    components: Sequence[Item],
+    feature_stats: dict[str, Any],
+    component_stats: dict[str, Any],
+) -> Progress:
+    counted = [checkpoint for checkpoint in history if not checkpoint.rolled_back]
+    tasks = {task for checkpoint in counted for task in checkpoint.tasks_completed}
+    files = {path for checkpoint in counted for path in checkpoint.files_created}
+
+    if current is not None and current.completion is not None:
+        percent = current.completion
+    elif features:
+        percent = feature_stats["completion_percentage"]
+    elif components:
+        percent = component_stats["completion_percentage"]
+    else:
+        percent = 0.0
+
+    counted_items = features if features else components
+    return Progress(
+        total=len(counted_items),
+        completed=sum(1 for item in counted_items if item.status == "completed"),
+        percent=round(float(percent), 1),
+        status=overall_status(current, percent, [*components, *features]),
+        tasks_completed=len(tasks),
+        files_created=len(files),
+    )
+
+
+def overall_status(current: Checkpoint | None, percent: float, items: Sequence[Item]) -> Status:
+    """The seven rules of formats.md, first match wins. Errors come before "phase contains build_" on
+    purpose: BuildRunner's own order hides a failed build behind "in progress"."""
+    if current is not None and current.error:
+        return "failed"
+    if any(item.status == "failed" for item in items):
+        return "failed"
+    if current is not None and "build_" in current.phase and percent < 100:
+        return "in_progress"
+    if percent >= 100:
+        return "completed"
+    if items and all(item.status == "completed" for item in items):
+        return "completed"
+    if any(item.status == "in_progress" for item in items):
+        return "in_progress"
+    return "pending"

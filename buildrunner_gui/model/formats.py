@@ -1,0 +1,286 @@
+"""Lenient records for what BuildRunner writes (formats.md): checkpoints, the feature registry, documents.
+
+Parsing is sans-I/O: bytes (plus the file's name and mtime) in, a record out, or `ParseError`.
+A missing field or one of an unexpected type falls back to its default; only a file whose top level is not
+the expected kind of value is rejected ("wrong shape").
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .jsonbytes import ParseError, decode_utf8, load_json
+from .normalize import Status, item_progress, normalize_status, parse_percent, raw_status_text
+
+_ID_KEYS = ("id", "component_id", "feature_id", "name")
+_ITEM_OWN_KEYS = frozenset(("id", "component_id", "feature_id", "name", "status", "progress"))
+CHECKPOINT_STATUSES = ("created", "active", "rolled_back")
+DOCUMENT_CONTENT_LIMIT = 64 * 1024
+
+
+class Item(BaseModel):
+    """A component or a feature, normalised. `raw` keeps the object as written, for overlays."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    status: Status
+    raw_status: str
+    progress: float
+    metadata: dict[str, Any]
+    raw: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any], fallback_id: str) -> Item:
+        item_id = fallback_id
+        for key in _ID_KEYS:
+            value = raw.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+                item_id = str(value)
+                break
+        name = raw.get("name")
+        raw_status = raw_status_text(raw.get("status"))
+        status = normalize_status(raw_status)
+        # Validation is skipped on purpose: every field is built with its final type right here, and
+        # registries of thousands of items are re-read on every change.
+        return cls.model_construct(
+            id=item_id,
+            name=name if isinstance(name, str) and name else item_id,
+            status=status,
+            raw_status=raw_status,
+            progress=item_progress(raw.get("progress"), status),
+            metadata={k: v for k, v in raw.items() if k not in _ITEM_OWN_KEYS},
+            raw=raw,
+        )
+
+    def overlaid(self, other: Item) -> Item:
+        """This item with the keys `other` wrote on top (a checkpoint's entry over the registry's)."""
+        return Item.from_raw({**self.raw, **other.raw}, fallback_id=self.id)
+
+    def public(self) -> dict[str, Any]:
+        """The item as the protocol sends it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "raw_status": self.raw_status,
+            "progress": self.progress,
+            "metadata": self.metadata,
+        }
+
+
+def parse_items(value: Any, prefix: str) -> list[Item]:
+    """A list of item objects, or an object mapping id -> item object. Duplicate ids: the last one wins,
+    in the place of the first."""
+    entries: list[tuple[str, Any]]
+    if isinstance(value, list):
+        entries = [(f"{prefix}-{index + 1}", entry) for index, entry in enumerate(value)]
+    elif isinstance(value, dict):
+        entries = [(str(key), entry) for key, entry in value.items()]
+    else:
+        return []
+    items: dict[str, Item] = {}
+    for fallback_id, entry in entries:
+        if isinstance(entry, str) and entry.strip():
+            entry = {"id": entry}
+        if not isinstance(entry, dict):
+            continue
+        item = Item.from_raw(entry, fallback_id)
+        items[item.id] = item
+    return list(items.values())
+
+
+def _text(value: Any, default: str = "") -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return default
+
+
+def _text_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    if not isinstance(value, list):
+        return []
+    return [entry if isinstance(entry, str) else json.dumps(entry, sort_keys=True) for entry in value]
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """ISO-8601 (naive = local time) or epoch seconds, as an aware UTC datetime."""
+    try:
+        if isinstance(value, str) and value.strip():
+            parsed = datetime.fromisoformat(value.strip())
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            parsed = datetime.fromtimestamp(float(value), UTC)
+        else:
+            return None
+    except (ValueError, OverflowError, OSError):
+        return None
+    if parsed.tzinfo is None:
+        try:
+            parsed = parsed.astimezone()  # naive means the writer's local time
+        except (ValueError, OverflowError, OSError):
+            return None
+    return parsed.astimezone(UTC)
+
+
+def _error_text(value: Any) -> str | None:
+    if value is None or value is False or value == "" or value == {} or value == []:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        for key in ("message", "error_message", "error", "reason"):
+            if isinstance(value.get(key), str) and value[key]:
+                return value[key]
+    return json.dumps(value, sort_keys=True)
+
+
+class Checkpoint(BaseModel):
+    """One `checkpoints/*.json` file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file_name: str
+    id: str
+    timestamp: datetime
+    phase: str = ""
+    tasks_completed: list[str] = Field(default_factory=list)
+    files_created: list[str] = Field(default_factory=list)
+    status: str = "created"
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    components: list[Item] | None = None
+    features: list[Item] | None = None
+    completion: float | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any], file_name: str, mtime: datetime) -> Checkpoint:
+        """Every field read leniently: missing or mistyped fields take their defaults."""
+        stem = file_name.rsplit(".", 1)[0]
+        completion = None
+        for key in ("completion", "completion_percentage", "progress"):
+            completion = parse_percent(raw.get(key))
+            if completion is not None:
+                break
+        status = _text(raw.get("status")).strip() or "created"
+        return cls.model_validate({
+            "file_name": file_name,
+            "id": _text(raw.get("id")).strip() or stem,
+            "timestamp": _timestamp(raw.get("timestamp")) or mtime,
+            "phase": _text(raw.get("phase")),
+            "tasks_completed": _text_list(raw.get("tasks_completed")),
+            "files_created": _text_list(raw.get("files_created")),
+            "status": status.lower() if status.lower() in CHECKPOINT_STATUSES else status,
+            "metadata": raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {},
+            "components": parse_items(raw["components"], "component") if "components" in raw else None,
+            "features": parse_items(raw["features"], "feature") if "features" in raw else None,
+            "completion": completion,
+            "error": _error_text(raw.get("error")),
+        })
+
+    @property
+    def rolled_back(self) -> bool:
+        return self.status == "rolled_back"
+
+    @property
+    def order_key(self) -> tuple[datetime, str]:
+        return (self.timestamp, self.file_name)
+
+
+def parse_checkpoint(data: bytes, file_name: str, mtime: float) -> Checkpoint:
+    raw = load_json(data)
+    if not isinstance(raw, dict):
+        raise ParseError("wrong_shape", f"a checkpoint must be a JSON object, not {_json_kind(raw)}")
+    return Checkpoint.from_json(raw, file_name, datetime.fromtimestamp(mtime, UTC))
+
+
+class FeatureRegistry(BaseModel):
+    """`features.json`: the registry's own fields plus every feature, `*_features` lists merged in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project: str = ""
+    version: str = ""
+    status: str = ""
+    last_updated: str = ""
+    description: str = ""
+    features: list[Item] = Field(default_factory=list)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | list[Any]) -> FeatureRegistry:
+        if isinstance(data, list):
+            return cls(features=parse_items(data, "feature"))
+        merged: list[Any] = []
+        lists = [data.get("features")] + [
+            value for key, value in data.items() if key != "features" and key.endswith("_features")
+        ]
+        for value in lists:
+            if isinstance(value, list):
+                merged.extend(value)
+            elif isinstance(value, dict):
+                merged.extend({"id": key, **entry} if isinstance(entry, dict) else entry
+                              for key, entry in value.items())
+        return cls.model_validate({
+            "project": _text(data.get("project")),
+            "version": _text(data.get("version")),
+            "status": _text(data.get("status")),
+            "last_updated": _text(data.get("last_updated")),
+            "description": _text(data.get("description")),
+            "features": parse_items(merged, "feature"),
+            "metrics": data.get("metrics") if isinstance(data.get("metrics"), dict) else {},
+        })
+
+
+def parse_registry(data: bytes) -> FeatureRegistry:
+    raw = load_json(data)
+    if not isinstance(raw, dict | list):
+        raise ParseError("wrong_shape", f"the feature registry must be a JSON object or list, not {_json_kind(raw)}")
+    return FeatureRegistry.from_json(raw)
+
+
+class Document(BaseModel):
+    """A context or spec document: shown as markdown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file_path: str
+    title: str
+    size: int
+    content: str
+    truncated: bool
+
+
+def parse_document(data: bytes, file_path: str) -> Document:
+    text = decode_utf8(data)
+    clipped = data[:DOCUMENT_CONTENT_LIMIT].decode("utf-8-sig", errors="ignore")
+    return Document(
+        file_path=file_path,
+        title=_document_title(text) or file_path.rsplit("/", 1)[-1],
+        size=len(data),
+        content=clipped if len(data) > DOCUMENT_CONTENT_LIMIT else text,
+        truncated=len(data) > DOCUMENT_CONTENT_LIMIT,
+    )
+
+
+def _document_title(text: str) -> str:
+    for line in text[:8192].splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            title = stripped.lstrip("#").strip()
+            if title:
+                return title[:200]
+    return ""
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, int | float) else "null"
+    )

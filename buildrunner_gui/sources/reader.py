@@ -1,0 +1,284 @@
+"""Reading a project's files safely and turning them into engine inputs (plain I/O, no Qt, no threads).
+
+`ProjectReader` remembers what it has seen (a signature per file, a cursor per log) so that it can tell a
+creation from a modification, read only the new bytes of a log, and find what a missed event left stale.
+It is used from one thread at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+
+from ..model.classify import PARSED_TYPES, STATE_DIR, classify, is_relevant
+from ..model.formats import parse_checkpoint, parse_document, parse_registry
+from ..model.inputs import (
+    FileFailed,
+    FileRead,
+    FileRemoved,
+    LogAppended,
+    SourceInput,
+    StateDirChanged,
+)
+from ..model.jsonbytes import MAX_FILE_BYTES, ParseError
+from ..model.messages import ChangeType
+
+LOG_TAIL_BYTES = 256 * 1024  # how much of an existing log is shown when monitoring starts
+LOG_CHUNK_BYTES = 1024 * 1024  # at most this much new log text per read; the rest on the next pass
+
+Signature = tuple[int, int, int]  # (mtime_ns, size, inode)
+
+
+@dataclass
+class _LogCursor:
+    inode: int
+    offset: int
+    partial: bytes = b""
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What syncing one path produced. `failed` lists paths whose parse failed (worth one re-read);
+    `more` lists logs with unread bytes left."""
+
+    inputs: list[SourceInput]
+    failed: list[str]
+    more: list[str]
+
+
+class ProjectReader:
+    def __init__(self, root: str) -> None:
+        self.root = os.path.realpath(root)
+        self.state_dir_present = False
+        self._known: dict[str, Signature] = {}
+        self._logs: dict[str, _LogCursor] = {}
+
+    # ---------------------------------------------------------------- whole-tree passes
+
+    def scan(self) -> list[SourceInput]:
+        """The first read of the project: everything is state, nothing is announced as activity."""
+        self.state_dir_present = os.path.isdir(self._abs(STATE_DIR))
+        inputs: list[SourceInput] = [StateDirChanged(self.state_dir_present, at_start=True)]
+        for rel in self._walk():
+            inputs.extend(self._read_file(rel, None, announce=False).inputs)
+        return inputs
+
+    def stale_paths(self) -> list[str]:
+        """Paths whose signature differs from what was last read, plus known paths that vanished."""
+        seen: set[str] = set()
+        stale: list[str] = []
+        if os.path.isdir(self._abs(STATE_DIR)) != self.state_dir_present:
+            stale.append(STATE_DIR)
+        for rel in self._walk():
+            seen.add(rel)
+            if self._known.get(rel) != self._signature(rel):
+                stale.append(rel)
+        stale.extend(rel for rel in self._known if rel not in seen)
+        return stale
+
+    def known_paths(self) -> list[str]:
+        return list(self._known)
+
+    # ---------------------------------------------------------------- one path
+
+    def sync(self, rel: str, hint: ChangeType | None = None) -> ReadResult:
+        """Bring one path up to date: a file is read, a folder is walked, a vanished path is removed."""
+        inputs: list[SourceInput] = []
+        failed: list[str] = []
+        more: list[str] = []
+        if rel == STATE_DIR or (rel.startswith(STATE_DIR + "/") and not self.state_dir_present):
+            present = os.path.isdir(self._abs(STATE_DIR))
+            if present != self.state_dir_present:
+                self.state_dir_present = present
+                inputs.append(StateDirChanged(present))
+                if not present:
+                    inputs.extend(self._forget_under(STATE_DIR, "deleted"))
+                    return ReadResult(inputs, failed, more)
+                rel = STATE_DIR
+        full = self._abs(rel)
+        if os.path.isdir(full) and not os.path.islink(full):
+            present_files = set(self._walk_under(rel))
+            for child in sorted(present_files):
+                if child not in self._known or self._known[child] != self._signature(child):
+                    result = self._read_file(child, None, announce=True)
+                    inputs.extend(result.inputs)
+                    failed.extend(result.failed)
+                    more.extend(result.more)
+            gone = [k for k in self._known if k.startswith(rel + "/") and k not in present_files]
+            for path in gone:
+                inputs.extend(self._forget(path, "deleted"))
+        elif os.path.lexists(full):
+            result = self._read_file(rel, hint, announce=True)
+            inputs.extend(result.inputs)
+            failed.extend(result.failed)
+            more.extend(result.more)
+        else:
+            inputs.extend(self._forget_under(rel, "moved" if hint == "moved" else "deleted"))
+        return ReadResult(inputs, failed, more)
+
+    def _read_file(self, rel: str, hint: ChangeType | None, announce: bool) -> ReadResult:
+        file_type = classify(rel)
+        change: ChangeType = "modified" if rel in self._known else "created"
+        if hint == "moved" and rel not in self._known:
+            change = "created"
+        full = self._abs(rel)
+        try:
+            if file_type not in PARSED_TYPES and file_type != "log":
+                return self._list_file(rel, file_type, change, announce)
+            real = os.path.realpath(full)
+            if not _inside(real, self.root):
+                self._known[rel] = self._signature(rel)
+                return self._failure(rel, file_type, change, "outside_project",
+                                     "symlink points outside the project; not followed", retry=False)
+            try:
+                info = os.stat(real)
+            except FileNotFoundError:
+                if os.path.islink(full):
+                    self._known[rel] = self._signature(rel)
+                    return self._failure(rel, file_type, change, "dangling_symlink",
+                                         "symlink points to a file that does not exist", retry=False)
+                return ReadResult(self._forget(rel, "deleted"), [], [])
+            if not stat.S_ISREG(info.st_mode):
+                return ReadResult([], [], [])
+            signature = (info.st_mtime_ns, info.st_size, info.st_ino)
+            if file_type == "log":
+                return self._read_log(rel, real, info, change, announce)
+            record = None
+            if file_type in PARSED_TYPES:
+                if info.st_size > MAX_FILE_BYTES:
+                    self._known[rel] = signature
+                    return self._failure(rel, file_type, change, "too_large",
+                                         f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", retry=False)
+                with open(real, "rb") as handle:
+                    data = handle.read(MAX_FILE_BYTES + 1)
+                record = _parse(file_type, data, rel, info.st_mtime)
+            self._known[rel] = signature
+            return ReadResult([FileRead(rel, file_type, change, record, info.st_size, info.st_mtime, announce)], [], [])
+        except ParseError as exc:
+            self._known[rel] = self._signature(rel)
+            return self._failure(rel, file_type, change, exc.error_type, exc.message, retry=True)
+        except PermissionError:
+            self._known[rel] = self._signature(rel)
+            return self._failure(rel, file_type, change, "unreadable", "permission denied", retry=False)
+        except OSError as exc:
+            self._known[rel] = self._signature(rel)
+            return self._failure(rel, file_type, change, "unreadable", exc.strerror or str(exc), retry=True)
+        except Exception as exc:  # a bug must not take the monitor down: report it like a bad file
+            self._known[rel] = self._signature(rel)
+            return self._failure(rel, file_type, change, "internal_error", f"{type(exc).__name__}: {exc}",
+                                 retry=False)
+
+    def _list_file(self, rel: str, file_type, change: ChangeType, announce: bool) -> ReadResult:
+        """Artifacts and unknown files are listed, never read; symlinks are described, not followed."""
+        try:
+            info = os.lstat(self._abs(rel))
+        except FileNotFoundError:
+            return ReadResult(self._forget(rel, "deleted"), [], [])
+        self._known[rel] = self._signature(rel)
+        return ReadResult([FileRead(rel, file_type, change, None, info.st_size, info.st_mtime, announce)], [], [])
+
+    def _failure(self, rel: str, file_type, change, error_type: str, reason: str, retry: bool) -> ReadResult:
+        one_line = " ".join(reason.split())[:300]
+        return ReadResult([FileFailed(rel, file_type, change, error_type, one_line)], [rel] if retry else [], [])
+
+    def _read_log(self, rel: str, real: str, info: os.stat_result, change: ChangeType, announce: bool) -> ReadResult:
+        cursor = self._logs.get(rel)
+        restarted = False
+        if cursor is None:
+            start = 0 if announce else max(0, info.st_size - LOG_TAIL_BYTES)
+            cursor = self._logs[rel] = _LogCursor(info.st_ino, start)
+            skip_partial_first_line = start > 0
+        else:
+            skip_partial_first_line = False
+            if cursor.inode != info.st_ino or info.st_size < cursor.offset:
+                cursor.inode, cursor.offset, cursor.partial = info.st_ino, 0, b""
+                restarted = True
+        with open(real, "rb") as handle:
+            handle.seek(cursor.offset)
+            chunk = handle.read(LOG_CHUNK_BYTES)
+        cursor.offset += len(chunk)
+        data = cursor.partial + chunk
+        if skip_partial_first_line:
+            data = data.partition(b"\n")[2]
+        complete, newline, rest = data.rpartition(b"\n")
+        if not newline:
+            complete, rest = b"", data
+        cursor.partial = rest
+        self._known[rel] = (info.st_mtime_ns, cursor.offset, info.st_ino) if cursor.offset < info.st_size \
+            else (info.st_mtime_ns, info.st_size, info.st_ino)
+        inputs: list[SourceInput] = []
+        if change == "created" and announce:
+            inputs.append(FileRead(rel, "log", change, None, info.st_size, info.st_mtime, announce))
+        text = complete.decode("utf-8", errors="replace")
+        if text or restarted:
+            inputs.append(LogAppended(rel, text, restarted))
+        more = [rel] if cursor.offset < info.st_size else []
+        return ReadResult(inputs, [], more)
+
+    def _forget(self, rel: str, change: ChangeType) -> list[SourceInput]:
+        if self._known.pop(rel, None) is None:
+            return []
+        self._logs.pop(rel, None)
+        return [FileRemoved(rel, classify(rel), change)]
+
+    def _forget_under(self, rel: str, change: ChangeType) -> list[SourceInput]:
+        inputs = self._forget(rel, change)
+        for path in [k for k in self._known if k.startswith(rel + "/")]:
+            inputs.extend(self._forget(path, change))
+        return inputs
+
+    # ---------------------------------------------------------------- helpers
+
+    def _abs(self, rel: str) -> str:
+        return os.path.join(self.root, *rel.split("/"))
+
+    def _signature(self, rel: str) -> Signature:
+        full = self._abs(rel)
+        try:
+            info = os.stat(full)
+        except OSError:
+            try:
+                info = os.lstat(full)
+            except OSError:
+                return (0, -1, 0)
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def _walk(self) -> list[str]:
+        found = [rel for rel in ("PROJECT_SPEC.md",) if os.path.lexists(self._abs(rel))]
+        if os.path.isdir(self._abs(STATE_DIR)):
+            found.extend(self._walk_under(STATE_DIR))
+        return found
+
+    def _walk_under(self, rel_dir: str) -> list[str]:
+        """Files (and symlinks to anything) under a folder; symlinked folders are not entered."""
+        found: list[str] = []
+        stack = [rel_dir]
+        while stack:
+            current = stack.pop()
+            try:
+                entries = list(os.scandir(self._abs(current)))
+            except OSError:
+                continue
+            for entry in entries:
+                rel = f"{current}/{entry.name}"
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(rel)
+                    elif is_relevant(rel):
+                        found.append(rel)
+                except OSError:
+                    continue
+        return found
+
+
+def _parse(file_type: str, data: bytes, rel: str, mtime: float):
+    if file_type == "checkpoint":
+        return parse_checkpoint(data, rel.rsplit("/", 1)[-1], mtime)
+    if file_type == "features":
+        return parse_registry(data)
+    return parse_document(data, rel)
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
