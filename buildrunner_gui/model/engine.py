@@ -107,7 +107,7 @@ class SessionEngine:
 
     def _apply_read(self, entry: FileRead, out: list[Message], touched: list[Checkpoint]) -> bool:
         record = entry.record
-        if entry.announce:
+        if entry.announce and not (entry.change == "modified" and self._unchanged(entry)):
             content = record.content if isinstance(record, Document) else None
             truncated = record.truncated if isinstance(record, Document) else False
             out.append(self._file_change(entry.path, entry.file_type, entry.change, content, truncated))
@@ -126,6 +126,19 @@ class SessionEngine:
             self._documents[entry.path] = record
         elif entry.file_type == "artifact":
             self._artifacts[entry.path] = (entry.size, entry.mtime)
+        return False
+
+    def _unchanged(self, entry: FileRead) -> bool:
+        """A re-read that found the same content (editors and close events often report one write twice)."""
+        record = entry.record
+        if isinstance(record, Checkpoint):
+            return self._checkpoints.get(entry.path) == record
+        if isinstance(record, FeatureRegistry):
+            return self._registry == record
+        if isinstance(record, Document):
+            return self._documents.get(entry.path) == record
+        if entry.file_type == "artifact":
+            return self._artifacts.get(entry.path) == (entry.size, entry.mtime)
         return False
 
     def _apply_removed(self, entry: FileRemoved, out: list[Message], removed: list[Checkpoint]) -> bool:

@@ -122,12 +122,12 @@ def _timestamp(value: Any) -> datetime | None:
             return None
     except (ValueError, OverflowError, OSError):
         return None
-    if parsed.tzinfo is None:
-        try:
+    try:
+        if parsed.tzinfo is None:
             parsed = parsed.astimezone()  # naive means the writer's local time
-        except (ValueError, OverflowError, OSError):
-            return None
-    return parsed.astimezone(UTC)
+        return parsed.astimezone(UTC)  # overflows for e.g. year 1 with a positive offset
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _error_text(value: Any) -> str | None:

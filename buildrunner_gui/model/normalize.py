@@ -42,8 +42,10 @@ def parse_percent(value: Any) -> float | None:
     """A number or a string like "45%" (or "45"), clamped to 0-100; None when absent or unreadable."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
+    if isinstance(value, int):
+        return float(min(100, max(0, value)))  # clamp first: float() of a huge JSON integer overflows
+    if isinstance(value, float):
+        number = value
     elif isinstance(value, str):
         text = value.strip().removesuffix("%").strip()
         try:

@@ -1,0 +1,59 @@
+"""Shared test set-up: offscreen Qt, the real fixtures, and a check that no test leaves a thread behind."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(os.environ.get("BUILDRUNNER_FIXTURES", REPO.parent / "shared" / "fixtures"))
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.fail(f"fixtures not found at {FIXTURES} (set BUILDRUNNER_FIXTURES)")
+    return FIXTURES
+
+
+@pytest.fixture
+def sample_project(tmp_path: Path, fixtures_dir: Path) -> Path:
+    """A writable copy of the real small project."""
+    target = tmp_path / "br3-sample"
+    shutil.copytree(fixtures_dir / "br3-sample", target, symlinks=True)
+    for path in [target, *target.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o200)
+    return target
+
+
+@pytest.fixture(scope="session")
+def full_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The complete real 46 MB `.buildrunner/`, unpacked once per test session (read it, do not modify it)."""
+    project = tmp_path_factory.mktemp("full") / "br3-full"
+    project.mkdir()
+    subprocess.run(["tar", "xzf", str(FIXTURES / "br3-buildrunner.tar.gz"), "-C", str(project)], check=True)
+    return project
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_behind():
+    """Fails a test that leaves a thread running (watchers, observers, servers must stop cleanly)."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 3.0
+    while True:
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not extra or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert not extra, f"threads left running: {[t.name for t in extra]}"
