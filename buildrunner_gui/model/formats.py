@@ -81,7 +81,7 @@ def parse_items(value: Any, prefix: str) -> list[Item]:
     if isinstance(value, list):
         entries = [(f"{prefix}-{index + 1}", entry) for index, entry in enumerate(value)]
     elif isinstance(value, dict):
-        entries = [(str(key), entry) for key, entry in value.items()]
+        entries = [(str(key), _mapping_entry(str(key), entry)) for key, entry in value.items()]
     else:
         return []
     items: dict[str, Item] = {}
@@ -93,6 +93,16 @@ def parse_items(value: Any, prefix: str) -> list[Item]:
         item = Item.from_raw(entry, fallback_id)
         items[item.id] = item
     return list(items.values())
+
+
+def _mapping_entry(key: str, entry: Any) -> Any:
+    """An entry of an id -> item mapping: the key is the item's id (unless the object names its own `id`; its
+    `name` is only a name), and a bare string is read as the status (`{"auth": "done"}`)."""
+    if isinstance(entry, dict):
+        return {"id": key, **entry}
+    if isinstance(entry, str):
+        return {"id": key, "status": entry}
+    return entry
 
 
 def _text(value: Any, default: str = "") -> str:
@@ -226,8 +236,7 @@ class FeatureRegistry(BaseModel):
             if isinstance(value, list):
                 merged.extend(value)
             elif isinstance(value, dict):
-                merged.extend({"id": key, **entry} if isinstance(entry, dict) else entry
-                              for key, entry in value.items())
+                merged.extend(_mapping_entry(key, entry) for key, entry in value.items())
         return cls.model_validate({
             "project": _text(data.get("project")),
             "version": _text(data.get("version")),

@@ -53,6 +53,8 @@ class ProjectReader:
         self.state_dir_present = False
         self._known: dict[str, Signature] = {}
         self._logs: dict[str, _LogCursor] = {}
+        # Paths whose very first read failed: their next good read is still their creation.
+        self._never_read: set[str] = set()
 
     # ---------------------------------------------------------------- whole-tree passes
 
@@ -119,7 +121,7 @@ class ProjectReader:
 
     def _read_file(self, rel: str, hint: ChangeType | None, announce: bool) -> ReadResult:
         file_type = classify(rel)
-        change: ChangeType = "modified" if rel in self._known else "created"
+        change: ChangeType = "modified" if rel in self._known and rel not in self._never_read else "created"
         if hint == "moved" and rel not in self._known:
             change = "created"
         full = self._abs(rel)
@@ -154,6 +156,7 @@ class ProjectReader:
                     data = handle.read(MAX_FILE_BYTES + 1)
                 record = _parse(file_type, data, rel, info.st_mtime)
             self._known[rel] = signature
+            self._never_read.discard(rel)
             return ReadResult([FileRead(rel, file_type, change, record, info.st_size, info.st_mtime, announce)], [], [])
         except ParseError as exc:
             self._known[rel] = self._signature(rel)
@@ -179,6 +182,8 @@ class ProjectReader:
         return ReadResult([FileRead(rel, file_type, change, None, info.st_size, info.st_mtime, announce)], [], [])
 
     def _failure(self, rel: str, file_type, change, error_type: str, reason: str, retry: bool) -> ReadResult:
+        if change == "created":
+            self._never_read.add(rel)
         one_line = " ".join(reason.split())[:300]
         return ReadResult([FileFailed(rel, file_type, change, error_type, one_line)], [rel] if retry else [], [])
 
@@ -217,6 +222,7 @@ class ProjectReader:
         return ReadResult(inputs, [], more)
 
     def _forget(self, rel: str, change: ChangeType) -> list[SourceInput]:
+        self._never_read.discard(rel)
         if self._known.pop(rel, None) is None:
             return []
         self._logs.pop(rel, None)

@@ -174,7 +174,7 @@ def test_log_appends_are_read_incrementally(qtbot, project, start_watcher):
 def test_log_truncation_and_rotation_restart_reading(qtbot, project, start_watcher):
     log = project / ".buildrunner/logs/run.log"
     log.write_text("a much longer first line of the log\n")
-    watcher, got = start_watcher(project)
+    _watcher, got = start_watcher(project)
     start = len(got.messages)
 
     log.write_text("short\n")  # truncated and rewritten: shorter than what was read
