@@ -15,7 +15,7 @@ def status(project: str, as_json: bool) -> int:
     folder, alias = resolve_project(project)
     snapshot = read_once(folder, alias).snapshot()
     if as_json:
-        sys.stdout.write(json.dumps(snapshot, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(snapshot) + "\n")  # ASCII: lone surrogates stay printable
     else:
         sys.stdout.write(summary(snapshot))
     return 0

@@ -31,6 +31,7 @@ FILE_EVENTS = 200
 ERROR_EVENTS = 100
 REPLAY_EVENTS = 10_000
 SNAPSHOT_CHECKPOINTS = 500
+SNAPSHOT_LINE_CHARS = 1_000  # long lines are clipped in the snapshot (events carry them whole)
 MONITOR_SOURCE = "buildrunner-gui"
 
 Message = dict[str, Any]
@@ -267,6 +268,8 @@ class SessionEngine:
         message = self._event("terminal_output", {"output": text, "output_type": output_type, "source": source})
         stamp = message["timestamp"]
         for line in text.splitlines() or [""]:
+            if len(line) > SNAPSHOT_LINE_CHARS:
+                line = line[:SNAPSHOT_LINE_CHARS] + "…"
             self._terminal.append({"output": line, "output_type": output_type, "source": source, "timestamp": stamp})
         return message
 

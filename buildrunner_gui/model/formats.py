@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .jsonbytes import ParseError, decode_utf8, load_json
+from .jsonbytes import MAX_FILE_BYTES, ParseError, decode_utf8, load_json
 from .normalize import Status, item_progress, normalize_status, parse_percent, raw_status_text
 
 _ID_KEYS = ("id", "component_id", "feature_id", "name")
@@ -268,6 +268,8 @@ class Document(BaseModel):
 
 
 def parse_document(data: bytes, file_path: str) -> Document:
+    if len(data) > MAX_FILE_BYTES:  # formats.md: larger than 16 MiB is bad input, documents included
+        raise ParseError("too_large", f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
     text = decode_utf8(data)
     clipped = data[:DOCUMENT_CONTENT_LIMIT].decode("utf-8-sig", errors="ignore")
     return Document(
