@@ -25,7 +25,7 @@ from ..model.jsonbytes import MAX_FILE_BYTES, ParseError
 from ..model.messages import ChangeType
 
 LOG_TAIL_BYTES = 256 * 1024  # how much of an existing log is shown when monitoring starts
-LOG_CHUNK_BYTES = 1024 * 1024  # at most this much new log text per read; the rest on the next pass
+LOG_CHUNK_BYTES = 256 * 1024  # at most this much new log text per read; the rest on the next pass
 
 Signature = tuple[int, int, int]  # (mtime_ns, size, inode)
 

@@ -3,6 +3,11 @@
 The bridge is a lock, a list and one signal (the pattern of Anki's task manager): the reader thread
 appends messages and emits `_wake` only when the list was empty, so however fast files change, the GUI
 thread gets one queued call per batch and never a backlog of signals.
+
+The batch itself is handed to subscribers as a plain Python call, not as a Qt signal argument:
+PySide6 6.12.0 corrupts reference counts of Python objects passed through `Signal(object)` (emitting
+`[{"removed": False}]` ten thousand times aborts the interpreter with "deallocating True or False"),
+which is why the project pins 6.11; a plain call is also cheaper than marshalling through Qt.
 """
 
 from __future__ import annotations
@@ -20,12 +25,28 @@ from .oneshot import engine_for
 from .project_worker import RESCAN_INTERVAL, RETRY_DELAY, ObserverFactory, ProjectWorker
 
 
+class BatchSubscribers:
+    """`connect(callback)` / `disconnect(callback)` / `emit(batch)`, called on the GUI thread only."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[[list[Message]], None]] = []
+
+    def connect(self, callback: Callable[[list[Message]], None]) -> None:
+        self._callbacks.append(callback)
+
+    def disconnect(self, callback: Callable[[list[Message]], None]) -> None:
+        self._callbacks.remove(callback)
+
+    def emit(self, batch: list[Message]) -> None:
+        for callback in list(self._callbacks):
+            callback(batch)
+
+
 class ProjectWatcher(QObject):
     """Watches one project folder. Connect to `messages` (a list of protocol messages, in seq order),
     call `start()`, and take `status_message()` for the state so far; drop messages whose seq is not
     above that status's seq."""
 
-    messages = Signal(object)
     _wake = Signal()
 
     def __init__(
@@ -39,6 +60,7 @@ class ProjectWatcher(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.messages = BatchSubscribers()
         self._outbox: list[Message] = []
         self._outbox_lock = threading.Lock()
         self._worker = ProjectWorker(
