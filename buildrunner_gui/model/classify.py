@@ -38,5 +38,12 @@ def classify(rel_path: str) -> FileType:
 
 
 def is_relevant(rel_path: str) -> bool:
-    """Files the app reports at all: everything under `.buildrunner/`, and the root `PROJECT_SPEC.md`."""
+    """Files the app reports at all: everything under `.buildrunner/`, and the root `PROJECT_SPEC.md`,
+    except writers' temporary files (`.name.tmp`, `name~`), which are noise in the activity log."""
+    if rel_path != STATE_DIR and is_temporary(rel_path.rsplit("/", 1)[-1]):
+        return False
     return rel_path == "PROJECT_SPEC.md" or rel_path == STATE_DIR or rel_path.startswith(STATE_DIR + "/")
+
+
+def is_temporary(name: str) -> bool:
+    return (name.startswith(".") and name.endswith(".tmp")) or name.endswith("~") or name.endswith(".swp")

@@ -1,0 +1,77 @@
+"""Who may talk to the mirror server (protocol.md, "Access"): token and Origin checks for every request.
+
+websockets skips its own origin check for answers produced in `process_request`, so both checks live
+here and run before any route, HTTP and WebSocket alike.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.datastructures import Headers
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass
+class AccessPolicy:
+    host: str
+    token: str | None = None
+    allowed_origins: frozenset[str] = field(default_factory=frozenset)
+    port: int = 0
+
+    @classmethod
+    def for_bind(cls, host: str, token: str | None, allowed_origins: Iterable[str]) -> AccessPolicy:
+        """Loopback binds may run without a token; any other bind always gets one (generated if not given)."""
+        if token is None and not is_loopback(host):
+            token = new_token()
+        return cls(host, token or None, frozenset(o.rstrip("/") for o in allowed_origins))
+
+    def own_origins(self, request_host: str | None) -> set[str]:
+        origins = {f"http://{self.host}:{self.port}"}
+        if is_loopback(self.host):
+            origins |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}", f"http://[::1]:{self.port}"}
+        elif request_host:
+            # Safe only because a non-loopback bind always requires the token (no DNS-rebinding read).
+            origins.add(f"http://{request_host}")
+        return origins
+
+    def check(self, path: str, headers: Headers) -> tuple[int, str] | None:
+        """None if the request may proceed, else (HTTP status, one-line reason)."""
+        origin = headers.get("Origin")
+        if origin is not None:
+            origin = origin.rstrip("/")
+            if origin not in self.allowed_origins and origin not in self.own_origins(headers.get("Host")):
+                return 403, f"origin {origin} is not allowed"
+        if self.token is not None and not self._token_matches(path, headers):
+            return 401, "a valid token is required (Authorization: Bearer TOKEN or ?token=TOKEN)"
+        return None
+
+    def _token_matches(self, path: str, headers: Headers) -> bool:
+        assert self.token is not None
+        expected = self.token.encode()
+        offered: list[str] = []
+        authorization = headers.get("Authorization", "")
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer":
+            offered.append(value.strip())
+        offered.extend(parse_qs(urlsplit(path).query).get("token", []))
+        # Compare every candidate in constant time, without short-circuiting on the first.
+        matched = False
+        for candidate in offered:
+            matched |= hmac.compare_digest(candidate.encode(), expected)
+        return matched

@@ -1,0 +1,140 @@
+"""One connected mirror client: its own bounded queue and its own sender task.
+
+Broadcasting only appends an already-encoded frame to each client's queue, so a slow or stalled client
+never delays anyone else (a plain `await send()` loop over clients would). A client more than
+`LAG_LIMIT` bytes behind stops receiving events; once its queue drains it gets one fresh `status` and
+events resume, so it converges with everyone else. A client whose queue has not moved for `STALL_SECONDS`
+is closed with 1013.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from ..model.messages import EVENT_TOPICS, TOPICS
+
+log = logging.getLogger(__name__)
+
+LAG_LIMIT = 1024 * 1024
+STALL_SECONDS = 30.0
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))  # ASCII: lone surrogates from files stay encodable
+
+
+class ClientChannel:
+    def __init__(
+        self,
+        connection: ServerConnection,
+        client_id: str,
+        session_id: str,
+        fresh_status: Callable[[], dict[str, Any]],
+    ) -> None:
+        self.connection = connection
+        self.client_id = client_id
+        self.session_id = session_id
+        self.topics: frozenset[str] = TOPICS
+        self._fresh_status = fresh_status
+        self._queue: deque[str] = deque()
+        self.queued_bytes = 0
+        self.lagging = False
+        self.floor_seq = 0  # events at or below this seq are already contained in what was sent
+        self._wake = asyncio.Event()
+        self._stuck_since: float | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # ---------------------------------------------------------------- producing (event loop thread)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._send_forever(), name=f"send:{self.client_id}")
+
+    def send_control(self, message: dict[str, Any]) -> None:
+        """Always delivered: connection, status, pong, subscribed and answers to the client's own input."""
+        if message["type"] == "status":
+            self.floor_seq = max(self.floor_seq, message["seq"])
+        self._push(encode(message))
+
+    def offer_event(self, message: dict[str, Any], frame: str) -> None:
+        """An event for everyone on this session; `frame` is its encoding, shared by all clients."""
+        if message["seq"] <= self.floor_seq or EVENT_TOPICS[message["type"]] not in self.topics:
+            return
+        if self.lagging:
+            return
+        if self.queued_bytes > LAG_LIMIT:
+            self.lagging = True  # drop events from here on; a fresh status replaces them once drained
+            return
+        self._push(frame)
+
+    def restart_from(self, events: list[dict[str, Any]], floor_seq: int) -> None:
+        """Resume: forget queued events, then send exactly `events` (already filtered to after the client's seq)."""
+        self._drop_queue()
+        self.floor_seq = floor_seq
+        for message in events:
+            if EVENT_TOPICS[message["type"]] in self.topics:
+                self._push(encode(message))
+
+    def _push(self, frame: str) -> None:
+        if not self._queue and self._stuck_since is None:
+            self._stuck_since = time.monotonic()
+        self._queue.append(frame)
+        self.queued_bytes += len(frame)
+        self._wake.set()
+
+    def _drop_queue(self) -> None:
+        self._queue.clear()
+        self.queued_bytes = 0
+
+    # ---------------------------------------------------------------- sending
+
+    async def _send_forever(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._queue:
+                    frame = self._queue.popleft()
+                    self.queued_bytes -= len(frame)
+                    await self.connection.send(frame)
+                    self._stuck_since = time.monotonic() if self._queue else None
+                if self.lagging:
+                    self.lagging = False
+                    self.send_control(self._fresh_status())
+        except ConnectionClosed:
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("sending to client %s failed", self.client_id)
+            await self.connection.close(1011, "internal error")
+
+    def stalled(self, now: float) -> bool:
+        return self._stuck_since is not None and now - self._stuck_since > STALL_SECONDS
+
+    async def close_stalled(self) -> None:
+        await self.close(CLOSE_TRY_AGAIN_LATER, "client too slow")
+
+    async def close(self, code: int, reason: str) -> None:
+        """Stop sending queued messages first (a send blocked on a full socket would hold the close back),
+        then close; websockets aborts the TCP connection itself if the close handshake cannot complete."""
+        self._drop_queue()
+        await self.stop()
+        await self.connection.close(code, reason)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
