@@ -11,7 +11,13 @@ from .cli import build_parser
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command is None:
+        args.projects = [value for value in extra if not value.startswith("-")]
+        if len(args.projects) != len(extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(
         level=logging.DEBUG if args.debug else os.environ.get("BUILDRUNNER_LOG_LEVEL", "WARNING").upper(),
         format="%(levelname)s %(name)s: %(message)s",
@@ -33,8 +39,7 @@ def main(argv: list[str] | None = None) -> int:
                              args.max_clients, args.demo, args.debug)
         if args.command == "schema":
             return commands.schema()
-        parser.print_help(sys.stderr)
-        return 2
+        return _open_default(args)
     except UnknownProjectError as exc:
         print(f"buildrunner-gui: {exc}", file=sys.stderr)
         return 2
@@ -50,6 +55,19 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"buildrunner-gui: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+
+
+def _open_default(args) -> int:
+    """`buildrunner-gui [PROJECT ...] [--demo]`. The desktop window is not part of this build yet, so this
+    serves the projects headless (the demo when none is given) and says where to watch them."""
+    from .headless import run_serve
+
+    reason = "no display" if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) \
+        else "the desktop window is not available yet"
+    demo = args.demo or not args.projects
+    print(f"buildrunner-gui: {reason}; serving {'the demo build' if demo else 'the projects'} headless "
+          "(open the browser page printed below; Ctrl+C stops)", file=sys.stderr)
+    return run_serve(args.projects, "127.0.0.1", 8765, None, [], 200, demo, args.debug)
 
 
 if __name__ == "__main__":
