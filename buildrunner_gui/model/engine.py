@@ -71,6 +71,7 @@ class SessionEngine:
         self._history: list[Checkpoint] = []
         self._components: dict[str, Item] = {}
         self._features: dict[str, Item] = {}
+        self._component_cache: figures.ComponentCache = {}
         self._component_stats = figures.stats([])
         self._feature_stats = figures.stats([])
         self._progress = figures.overall([], None, [], [], self._feature_stats, self._component_stats)
@@ -182,8 +183,8 @@ class SessionEngine:
     def _rederive(self, out: list[Message], touched: list[Checkpoint], removed: list[Checkpoint]) -> None:
         self._history = figures.ordered(self._checkpoints.values())
         current = figures.latest(self._history)
-        features = figures.shown_features(self._registry, current)
-        components = figures.shown_components(features, current)
+        features = [self._reuse(item) for item in figures.shown_features(self._registry, current)]
+        components = figures.shown_components(features, current, self._component_cache)
 
         for checkpoint in removed:
             if all(c.id != checkpoint.id for c in self._history):
@@ -202,6 +203,12 @@ class SessionEngine:
         if progress != self._progress:
             self._progress = progress
             out.append(self._event("build_progress", progress.public()))
+
+    def _reuse(self, feature: Item) -> Item:
+        """The feature shown before, when it was written exactly the same way: unchanged items stay the
+        same objects, so the diff and the component cache recognise them by identity."""
+        old = self._features.get(feature.id)
+        return old if old is not None and old.raw == feature.raw else feature
 
     def _diff_items(
         self, before: dict[str, Item], after_list: Sequence[Item], kind: str, out: list[Message]
@@ -340,8 +347,7 @@ class SessionEngine:
 
 
 def _same_item(a: Item, b: Item) -> bool:
-    return (a.name, a.status, a.raw_status, a.progress, a.metadata) == (
-        b.name, b.status, b.raw_status, b.progress, b.metadata)
+    return a is b or a == b
 
 
 def _checkpoint_row(checkpoint: Checkpoint) -> dict[str, Any]:

@@ -39,18 +39,39 @@ def shown_features(registry: FeatureRegistry | None, current: Checkpoint | None)
     return list(features.values())
 
 
-def shown_components(features: Sequence[Item], current: Checkpoint | None) -> list[Item]:
-    """The latest checkpoint's components when it has any, else the paths the features list."""
+ComponentCache = dict[str, tuple[list[Item], Item]]
+
+
+def shown_components(
+    features: Sequence[Item], current: Checkpoint | None, cache: ComponentCache | None = None
+) -> list[Item]:
+    """The latest checkpoint's components when it has any, else the paths the features list.
+
+    `cache` (kept by the caller between calls) returns the same component object while the features listing
+    it are unchanged, so a registry change re-derives only the components it touched."""
     if current is not None and current.components:
         return list(current.components)
     listed: dict[str, list[Item]] = {}
     for feature in features:
-        paths = feature.metadata.get("components")
-        if not isinstance(paths, list):
-            continue
-        for path in dict.fromkeys(p for p in paths if isinstance(p, str) and p.strip()):
-            listed.setdefault(path, []).append(feature)
-    return [_component_from_features(path, owners) for path, owners in listed.items()]
+        for path in feature.component_paths():
+            owners = listed.get(path)
+            if owners is None:
+                listed[path] = [feature]
+            else:
+                owners.append(feature)
+    if cache is None:
+        return [_component_from_features(path, owners) for path, owners in listed.items()]
+    components: list[Item] = []
+    fresh: ComponentCache = {}
+    for path, owners in listed.items():
+        cached = cache.get(path)
+        # List equality tries identity first: unchanged features are the very same objects.
+        component = cached[1] if cached is not None and cached[0] == owners else _component_from_features(path, owners)
+        fresh[path] = (owners, component)
+        components.append(component)
+    cache.clear()
+    cache.update(fresh)
+    return components
 
 
 def _component_from_features(path: str, owners: list[Item]) -> Item:
@@ -64,15 +85,8 @@ def _component_from_features(path: str, owners: list[Item]) -> Item:
         status = "in_progress"
     else:
         status = "pending"
-    return Item.model_construct(
-        id=path,
-        name=path,
-        status=status,
-        raw_status=status,
-        progress=sum(owner.progress for owner in owners) / len(owners),
-        metadata={"features": [owner.id for owner in owners]},
-        raw={},
-    )
+    return Item(path, path, status, status, sum(owner.progress for owner in owners) / len(owners),
+                {"features": [owner.id for owner in owners]})
 
 
 def stats(items: Sequence[Item]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import core_schema
 
 from .jsonbytes import MAX_FILE_BYTES, ParseError, decode_utf8, load_json
 from .normalize import Status, item_progress, normalize_status, parse_percent, raw_status_text
@@ -22,18 +23,62 @@ CHECKPOINT_STATUSES = ("created", "active", "rolled_back")
 DOCUMENT_CONTENT_LIMIT = 64 * 1024
 
 
-class Item(BaseModel):
-    """A component or a feature, normalised. `raw` keeps the object as written, for overlays."""
+class Item:
+    """A component or a feature, normalised. `raw` keeps the object as written, for overlays.
 
-    model_config = ConfigDict(frozen=True)
+    A plain slotted record rather than a pydantic model: registries of thousands of items are re-read on
+    every change, and every field is built with its final type in `from_raw`, so validation would only
+    cost time (the wire shape is `messages.ItemOut`)."""
 
-    id: str
-    name: str
-    status: Status
-    raw_status: str
-    progress: float
-    metadata: dict[str, Any]
-    raw: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
+    __slots__ = ("_component_paths", "_metadata", "id", "name", "progress", "raw", "raw_status", "status")
+
+    def __init__(self, id: str, name: str, status: Status, raw_status: str, progress: float,
+                 metadata: dict[str, Any] | None, raw: dict[str, Any] | None = None) -> None:
+        self.id = id
+        self.name = name
+        self.status: Status = status
+        self.raw_status = raw_status
+        self.progress = progress
+        self._metadata = metadata  # None: derived from `raw` when first asked for
+        self.raw = raw if raw is not None else {}
+        self._component_paths: tuple[str, ...] | None = None
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Every key of the written object besides id, name, status and progress."""
+        if self._metadata is None:
+            self._metadata = {k: v for k, v in self.raw.items() if k not in _ITEM_OWN_KEYS}
+        return self._metadata
+
+    def component_paths(self) -> tuple[str, ...]:
+        """The distinct component paths a feature lists (computed once per item)."""
+        if self._component_paths is None:
+            paths = self.raw.get("components") if self._metadata is None else self._metadata.get("components")
+            self._component_paths = tuple(dict.fromkeys(
+                p for p in paths if isinstance(p, str) and p.strip())) if isinstance(paths, list) else ()
+        return self._component_paths
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Item):
+            return NotImplemented
+        if self.raw and other.raw and self._metadata is None and other._metadata is None:
+            # Both read from files: the written object determines every field but a fallback id.
+            return self.id == other.id and self.raw == other.raw
+        return (self.id, self.name, self.status, self.raw_status, self.progress, self.metadata) == (
+            other.id, other.name, other.status, other.raw_status, other.progress, other.metadata)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable contents
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _source: Any, _handler: Any) -> core_schema.CoreSchema:
+        """Inside pydantic records: accepted as is, serialised as the protocol's item."""
+        return core_schema.is_instance_schema(
+            cls, serialization=core_schema.plain_serializer_function_ser_schema(lambda item: item.public()))
+
+    def __repr__(self) -> str:
+        return f"Item(id={self.id!r}, status={self.status!r}, progress={self.progress!r})"
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any], fallback_id: str) -> Item:
@@ -46,16 +91,14 @@ class Item(BaseModel):
         name = raw.get("name")
         raw_status = raw_status_text(raw.get("status"))
         status = normalize_status(raw_status)
-        # Validation is skipped on purpose: every field is built with its final type right here, and
-        # registries of thousands of items are re-read on every change.
-        return cls.model_construct(
-            id=item_id,
-            name=name if isinstance(name, str) and name else item_id,
-            status=status,
-            raw_status=raw_status,
-            progress=item_progress(raw.get("progress"), status),
-            metadata={k: v for k, v in raw.items() if k not in _ITEM_OWN_KEYS},
-            raw=raw,
+        return cls(
+            item_id,
+            name if isinstance(name, str) and name else item_id,
+            status,
+            raw_status,
+            item_progress(raw.get("progress"), status),
+            None,
+            raw,
         )
 
     def overlaid(self, other: Item) -> Item:
@@ -227,7 +270,7 @@ class FeatureRegistry(BaseModel):
     @classmethod
     def from_json(cls, data: dict[str, Any] | list[Any]) -> FeatureRegistry:
         if isinstance(data, list):
-            return cls(features=parse_items(data, "feature"))
+            return cls.model_construct(features=parse_items(data, "feature"))
         merged: list[Any] = []
         lists = [data.get("features")] + [
             value for key, value in data.items() if key != "features" and key.endswith("_features")
@@ -237,7 +280,8 @@ class FeatureRegistry(BaseModel):
                 merged.extend(value)
             elif isinstance(value, dict):
                 merged.extend(_mapping_entry(key, entry) for key, entry in value.items())
-        return cls.model_validate({
+        # Every field is normalised above, so construct without re-validating thousands of items.
+        return cls.model_construct(**{
             "project": _text(data.get("project")),
             "version": _text(data.get("version")),
             "status": _text(data.get("status")),

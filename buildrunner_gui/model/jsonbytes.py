@@ -51,14 +51,16 @@ def load_json(data: bytes) -> Any:
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
-    """Iterative depth check: later stages (pydantic, json.dumps) recurse, so bound the depth once here."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
+    """Later stages (pydantic, json.dumps) recurse, so bound the depth once here. Recursion is safe: it
+    stops at `limit` levels, and visiting only containers keeps it cheap on large files."""
+
+    def deeper(node: Any, remaining: int) -> bool:
+        if remaining == 0:
             return True
-        if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values() if isinstance(child, dict | list))
-        elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
-    return False
+        for child in node.values() if type(node) is dict else node:
+            kind = type(child)
+            if (kind is dict or kind is list) and deeper(child, remaining - 1):
+                return True
+        return False
+
+    return type(value) in (dict, list) and deeper(value, limit)

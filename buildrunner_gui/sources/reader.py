@@ -55,6 +55,7 @@ class ProjectReader:
         self._logs: dict[str, _LogCursor] = {}
         # Paths whose very first read failed: their next good read is still their creation.
         self._never_read: set[str] = set()
+        self._good_bytes: dict[str, bytes] = {}  # last cleanly parsed content of each parsed file
 
     # ---------------------------------------------------------------- whole-tree passes
 
@@ -154,7 +155,14 @@ class ProjectReader:
                                          f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", retry=False)
                 with open(real, "rb") as handle:
                     data = handle.read(MAX_FILE_BYTES + 1)
+                if rel in self._known and rel not in self._never_read and self._good_bytes.get(rel) == data:
+                    # The same bytes as the last good read (a close event after a write, an editor's double
+                    # save): nothing changed. Bytes, not size+mtime, decide: two same-size writes within one
+                    # clock tick look alike otherwise.
+                    self._known[rel] = signature
+                    return ReadResult([], [], [])
                 record = _parse(file_type, data, rel, info.st_mtime)
+                self._good_bytes[rel] = data
             self._known[rel] = signature
             self._never_read.discard(rel)
             return ReadResult([FileRead(rel, file_type, change, record, info.st_size, info.st_mtime, announce)], [], [])
@@ -223,6 +231,7 @@ class ProjectReader:
 
     def _forget(self, rel: str, change: ChangeType) -> list[SourceInput]:
         self._never_read.discard(rel)
+        self._good_bytes.pop(rel, None)
         if self._known.pop(rel, None) is None:
             return []
         self._logs.pop(rel, None)
