@@ -206,8 +206,11 @@ class MachineLoad:
 
 
 def use_offscreen_qt() -> None:
-    """Set before any Qt import: benchmarks run headless."""
+    """Set before any Qt import: benchmarks run headless, with the app's own runtime settings."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from buildrunner_gui.runtime import tune_garbage_collector
+
+    tune_garbage_collector()
 
 
 @contextmanager

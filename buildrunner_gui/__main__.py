@@ -10,6 +10,9 @@ from .cli import build_parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .runtime import tune_garbage_collector
+
+    tune_garbage_collector()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command is None:

@@ -71,7 +71,8 @@ class SessionEngine:
         self._history: list[Checkpoint] = []
         self._components: dict[str, Item] = {}
         self._features: dict[str, Item] = {}
-        self._component_cache: figures.ComponentCache = {}
+        self._component_index = figures.ComponentIndex()
+        self._batch_stamp: str | None = None
         self._component_stats = figures.stats([])
         self._feature_stats = figures.stats([])
         self._progress = figures.overall([], None, [], [], self._feature_stats, self._component_stats)
@@ -84,7 +85,15 @@ class SessionEngine:
     # ---------------------------------------------------------------- applying changes
 
     def apply(self, inputs: Iterable[SourceInput]) -> list[Message]:
-        """Apply a batch of inputs; return the event messages, in order. Figures are re-derived once per batch."""
+        """Apply a batch of inputs; return the event messages, in order. Figures are re-derived once per batch,
+        and the batch's messages share one timestamp (they describe one moment)."""
+        self._batch_stamp = self._clock()
+        try:
+            return self._apply_batch(inputs)
+        finally:
+            self._batch_stamp = None
+
+    def _apply_batch(self, inputs: Iterable[SourceInput]) -> list[Message]:
         out: list[Message] = []
         touched: list[Checkpoint] = []
         removed_checkpoints: list[Checkpoint] = []
@@ -184,7 +193,7 @@ class SessionEngine:
         self._history = figures.ordered(self._checkpoints.values())
         current = figures.latest(self._history)
         features = [self._reuse(item) for item in figures.shown_features(self._registry, current)]
-        components = figures.shown_components(features, current, self._component_cache)
+        components = figures.shown_components(features, current, self._component_index)
 
         for checkpoint in removed:
             if all(c.id != checkpoint.id for c in self._history):
@@ -216,7 +225,7 @@ class SessionEngine:
         after = {item.id: item for item in after_list}
         for item_id, item in after.items():
             old = before.get(item_id)
-            if old is None or not _same_item(old, item):
+            if old is not item and (old is None or old != item):
                 out.append(self._item_event(kind, item, removed=False))
         for item_id, item in before.items():
             if item_id not in after:
@@ -231,7 +240,7 @@ class SessionEngine:
             "session_id": self.session_id,
             "epoch": self.epoch,
             "seq": self.seq,
-            "timestamp": self._clock(),
+            "timestamp": self._batch_stamp or self._clock(),
         }
 
     def _event(self, message_type: str, body: dict[str, Any]) -> Message:
@@ -345,9 +354,6 @@ class SessionEngine:
             ],
         }
 
-
-def _same_item(a: Item, b: Item) -> bool:
-    return a is b or a == b
 
 
 def _checkpoint_row(checkpoint: Checkpoint) -> dict[str, Any]:

@@ -39,39 +39,62 @@ def shown_features(registry: FeatureRegistry | None, current: Checkpoint | None)
     return list(features.values())
 
 
-ComponentCache = dict[str, tuple[list[Item], Item]]
-
-
 def shown_components(
-    features: Sequence[Item], current: Checkpoint | None, cache: ComponentCache | None = None
+    features: Sequence[Item], current: Checkpoint | None, index: ComponentIndex | None = None
 ) -> list[Item]:
     """The latest checkpoint's components when it has any, else the paths the features list.
 
-    `cache` (kept by the caller between calls) returns the same component object while the features listing
-    it are unchanged, so a registry change re-derives only the components it touched."""
+    `index` (kept by the caller between calls) re-derives only the components whose features changed."""
     if current is not None and current.components:
         return list(current.components)
-    listed: dict[str, list[Item]] = {}
-    for feature in features:
-        for path in feature.component_paths():
-            owners = listed.get(path)
-            if owners is None:
-                listed[path] = [feature]
-            else:
-                owners.append(feature)
-    if cache is None:
-        return [_component_from_features(path, owners) for path, owners in listed.items()]
-    components: list[Item] = []
-    fresh: ComponentCache = {}
-    for path, owners in listed.items():
-        cached = cache.get(path)
-        # List equality tries identity first: unchanged features are the very same objects.
-        component = cached[1] if cached is not None and cached[0] == owners else _component_from_features(path, owners)
-        fresh[path] = (owners, component)
-        components.append(component)
-    cache.clear()
-    cache.update(fresh)
-    return components
+    return (index or ComponentIndex()).update(features)
+
+
+class ComponentIndex:
+    """Components derived from the features' `components` paths, maintained incrementally.
+
+    When the features keep their order and their paths, only the components listed by features that are
+    not the very same objects as last time are rebuilt; anything else rebuilds the index."""
+
+    def __init__(self) -> None:
+        self._features: list[Item] = []
+        self._owners: dict[str, list[int]] = {}  # path -> positions of the features listing it, in order
+        self._components: dict[str, Item] = {}
+
+    def update(self, features: Sequence[Item]) -> list[Item]:
+        previous = self._features
+        changed: list[int] | None = None
+        if len(previous) == len(features):
+            changed = []
+            for position, (old, new) in enumerate(zip(previous, features, strict=True)):
+                if old is not new:
+                    if old.id != new.id or old.component_paths() != new.component_paths():
+                        changed = None
+                        break
+                    changed.append(position)
+        self._features = list(features)
+        if changed is None:
+            self._rebuild()
+        else:
+            touched = dict.fromkeys(path for position in changed for path in features[position].component_paths())
+            for path in touched:
+                self._components[path] = self._derive(path)
+        return list(self._components.values())
+
+    def _rebuild(self) -> None:
+        owners: dict[str, list[int]] = {}
+        for position, feature in enumerate(self._features):
+            for path in feature.component_paths():
+                listed = owners.get(path)
+                if listed is None:
+                    owners[path] = [position]
+                else:
+                    listed.append(position)
+        self._owners = owners
+        self._components = {path: self._derive(path) for path in owners}
+
+    def _derive(self, path: str) -> Item:
+        return _component_from_features(path, [self._features[i] for i in self._owners[path]])
 
 
 def _component_from_features(path: str, owners: list[Item]) -> Item:
