@@ -47,7 +47,7 @@ class ClientChannel:
         self.session_id = session_id
         self.topics: frozenset[str] = TOPICS
         self._fresh_status = fresh_status
-        self._queue: deque[str] = deque()
+        self._queue: deque[tuple[bool, str]] = deque()  # (is_event, frame)
         self.queued_bytes = 0
         self.lagging = False
         self.floor_seq = 0  # events at or below this seq are already contained in what was sent
@@ -64,7 +64,7 @@ class ClientChannel:
         """Always delivered: connection, status, pong, subscribed and answers to the client's own input."""
         if message["type"] == "status":
             self.floor_seq = max(self.floor_seq, message["seq"])
-        self._push(encode(message))
+        self._push(encode(message), is_event=False)
 
     def offer_event(self, message: dict[str, Any], frame: str) -> None:
         """An event for everyone on this session; `frame` is its encoding, shared by all clients."""
@@ -75,20 +75,24 @@ class ClientChannel:
         if self.queued_bytes > LAG_LIMIT:
             self.lagging = True  # drop events from here on; a fresh status replaces them once drained
             return
-        self._push(frame)
+        self._push(frame, is_event=True)
 
     def restart_from(self, events: list[dict[str, Any]], floor_seq: int) -> None:
-        """Resume: forget queued events, then send exactly `events` (already filtered to after the client's seq)."""
+        """Resume: forget queued events (control messages such as the first `status` stay), then send exactly
+        `events`, which are those after the client's seq."""
+        kept = [(is_event, frame) for is_event, frame in self._queue if not is_event]
         self._drop_queue()
+        for is_event, frame in kept:
+            self._push(frame, is_event)
         self.floor_seq = floor_seq
         for message in events:
             if EVENT_TOPICS[message["type"]] in self.topics:
-                self._push(encode(message))
+                self._push(encode(message), is_event=True)
 
-    def _push(self, frame: str) -> None:
+    def _push(self, frame: str, is_event: bool) -> None:
         if not self._queue and self._stuck_since is None:
             self._stuck_since = time.monotonic()
-        self._queue.append(frame)
+        self._queue.append((is_event, frame))
         self.queued_bytes += len(frame)
         self._wake.set()
 
@@ -104,7 +108,7 @@ class ClientChannel:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._queue:
-                    frame = self._queue.popleft()
+                    _, frame = self._queue.popleft()
                     self.queued_bytes -= len(frame)
                     await self.connection.send(frame)
                     self._stuck_since = time.monotonic() if self._queue else None

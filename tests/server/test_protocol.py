@@ -337,3 +337,24 @@ def test_lagging_client_gets_a_fresh_status_when_it_drains(run, project, monkeyp
             await slow.close()
 
     run(scenario(), timeout=60)
+
+
+def test_resume_sent_at_once_keeps_connection_and_status(run, project):
+    async def scenario():
+        async with mirror([project]) as server:
+            first = await open_client(server, "proj")
+            await receive(first)
+            status = await receive(first)
+            await first.close()
+            write_checkpoint(project, "later", completion=30)
+            while server.sessions["proj"].status_message()["seq"] < status["seq"] + 3:
+                await asyncio.sleep(0.02)
+
+            again = await open_client(server, "proj")
+            # Ask before reading anything: the queued connection and status must still arrive first.
+            await again.send(json.dumps({"type": "resume", "epoch": status["epoch"], "last_seq": status["seq"]}))
+            seen = await receive_until(again, lambda m: m["type"] == "build_progress")
+            assert [m["type"] for m in seen[:2]] == ["connection", "status"]
+            await again.close()
+
+    run(scenario())
