@@ -1,0 +1,1 @@
+"""The desktop window: small widgets, one per file, each fed by the engine's message stream."""
