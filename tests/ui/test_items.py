@@ -1,0 +1,352 @@
+"""The features and components tables: model, proxy, delegate, icons and the panel, offscreen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
+from PySide6.QtGui import QImage
+
+from buildrunner_gui.sources.oneshot import read_once
+from buildrunner_gui.ui.item_model import (
+    COL_NAME,
+    COL_PROGRESS,
+    COL_STATUS,
+    ID_ROLE,
+    SORT_ROLE,
+    ItemFilterProxy,
+    ItemTableModel,
+)
+from buildrunner_gui.ui.items_panel import ItemsPanel
+from buildrunner_gui.ui.progress_delegate import percent_text
+from buildrunner_gui.ui.status_style import STATUSES, status_color, status_icon, status_label
+
+
+def item(item_id: str, name: str | None = None, status: str = "pending", progress: float = 0.0,
+         raw_status: str | None = None, **metadata: Any) -> dict[str, Any]:
+    return {"id": item_id, "name": name or item_id, "status": status, "raw_status": raw_status or status,
+            "progress": progress, "metadata": metadata}
+
+
+def update(kind: str, entry: dict[str, Any], removed: bool = False) -> dict[str, Any]:
+    """An update message as the engine sends it (common fields, `{kind}_id`, the item, `removed`)."""
+    return {"type": f"{kind}_update", "session_id": "s", "epoch": "e", "seq": 1, "timestamp": "2025-01-01T00:00:00Z",
+            f"{kind}_id": entry["id"], **entry, "removed": removed}
+
+
+class Signals:
+    """Counts a model's structural signals; records the rows each one names."""
+
+    def __init__(self, model: QAbstractItemModel) -> None:
+        self.resets = 0
+        self.changed: list[tuple[int, int]] = []
+        self.inserted: list[tuple[int, int]] = []
+        self.removed: list[tuple[int, int]] = []
+        model.modelReset.connect(self._reset)
+        model.dataChanged.connect(self._changed)
+        model.rowsInserted.connect(self._inserted)
+        model.rowsRemoved.connect(self._removed)
+
+    def _reset(self) -> None:
+        self.resets += 1
+
+    def _changed(self, top_left: QModelIndex, bottom_right: QModelIndex, *_roles: object) -> None:
+        assert top_left.column() == 0 and bottom_right.column() == bottom_right.model().columnCount() - 1
+        self.changed.append((top_left.row(), bottom_right.row()))
+
+    def _inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
+        self.inserted.append((first, last))
+
+    def _removed(self, _parent: QModelIndex, first: int, last: int) -> None:
+        self.removed.append((first, last))
+
+
+FEATURES = [
+    item("feat-1", "Alpha", "completed", 100.0, "complete", priority="high", components=["a.py", "b.py"]),
+    item("feat-2", "beta", "in_progress", 10.0, "WIP", priority="low"),
+    item("feat-10", "Gamma", "pending", 9.5, "todo"),
+    item("feat-3", "delta", "failed", 0.0, "broken", priority="critical", tests={"unit": 3, "passing": False}),
+]
+
+
+def ids(model: QAbstractItemModel) -> list[str]:
+    return [model.index(row, 0).data(ID_ROLE) for row in range(model.rowCount())]
+
+
+@pytest.fixture
+def features(qapp) -> ItemTableModel:
+    model = ItemTableModel("feature")
+    model.load(FEATURES)
+    return model
+
+
+@pytest.fixture
+def panel(qtbot) -> ItemsPanel:
+    widget = ItemsPanel("feature")
+    qtbot.addWidget(widget)
+    widget.load({"features": FEATURES, "components": []})
+    return widget
+
+
+# ---------------------------------------------------------------------- model
+
+
+def test_modeltester_on_model_and_proxy(qtmodeltester, features: ItemTableModel) -> None:
+    proxy = ItemFilterProxy()
+    proxy.setSourceModel(features)
+    proxy.sort(COL_PROGRESS)
+    qtmodeltester.check(features)
+    qtmodeltester.check(proxy)
+    features.apply(update("feature", item("feat-2", "beta", "completed", 100.0)))
+    features.apply(update("feature", item("feat-99", "new", "pending", 5.0)))
+    features.apply(update("feature", FEATURES[0], removed=True))
+    proxy.set_text_filter("feat")
+    proxy.set_status_filter({"completed", "pending"})
+    qtmodeltester.check(features)
+    qtmodeltester.check(proxy)
+
+
+def test_columns_and_roles(features: ItemTableModel) -> None:
+    headers = [features.headerData(c, Qt.Orientation.Horizontal) for c in range(features.columnCount())]
+    assert headers == ["ID", "Name", "Status", "Progress", "Priority", "Components"]
+    status = features.index(1, COL_STATUS)
+    assert status.data() == "In progress"
+    assert "WIP" in status.data(Qt.ItemDataRole.ToolTipRole)
+    assert not status.data(Qt.ItemDataRole.DecorationRole).isNull()
+    assert features.index(2, COL_PROGRESS).data() == 9.5
+    assert features.index(0, 4).data() == "high"
+    assert features.index(0, 5).data() == 2
+    assert features.item_at(3)["metadata"]["tests"] == {"unit": 3, "passing": False}
+    components = ItemTableModel("component")
+    assert components.columnCount() == 5
+    components.load([item("src/a.py", features=["feat-1", "feat-2"])])
+    assert components.index(0, 4).data() == "feat-1, feat-2"
+
+
+def test_changed_item_emits_one_data_changed_for_its_row_only(features: ItemTableModel) -> None:
+    signals = Signals(features)
+    assert features.apply(update("feature", item("feat-10", "Gamma", "in_progress", 50.0, "doing")))
+    assert signals.changed == [(2, 2)]
+    assert (signals.resets, signals.inserted, signals.removed) == (0, [], [])
+    assert features.item_at(2)["progress"] == 50.0
+    assert features.index(2, COL_STATUS).data() == "In progress"
+
+
+def test_unchanged_item_and_other_messages_emit_nothing(features: ItemTableModel) -> None:
+    signals = Signals(features)
+    assert not features.apply(update("feature", FEATURES[1]))
+    assert not features.apply(update("component", item("feat-1", status="failed")))
+    assert not features.apply({"type": "build_progress", "percent": 10})
+    assert not features.apply(update("feature", item("nope"), removed=True))
+    assert (signals.resets, signals.changed, signals.inserted, signals.removed) == (0, [], [], [])
+
+
+def test_insert_and_remove_keep_the_id_index_right(features: ItemTableModel) -> None:
+    signals = Signals(features)
+    features.apply(update("feature", item("feat-new", "New")))
+    assert signals.inserted == [(4, 4)]
+    assert ids(features) == ["feat-1", "feat-2", "feat-10", "feat-3", "feat-new"]
+    features.apply(update("feature", FEATURES[1], removed=True))
+    assert signals.removed == [(1, 1)]
+    assert ids(features) == ["feat-1", "feat-10", "feat-3", "feat-new"]
+    assert [features.row_of(i) for i in ids(features)] == [0, 1, 2, 3]
+    assert features.row_of("feat-2") is None
+    # The rows after the removed one moved up: an update must still land on the right row.
+    features.apply(update("feature", item("feat-new", "New", "completed", 100.0)))
+    assert signals.changed == [(3, 3)]
+    assert signals.resets == 0
+
+
+def test_load_resets_and_dedupes(features: ItemTableModel) -> None:
+    signals = Signals(features)
+    features.load([item("x"), item("y"), item("x", "second x")])
+    assert signals.resets == 1
+    assert ids(features) == ["x", "y"]
+    assert features.item_at(0)["name"] == "second x"
+
+
+# ---------------------------------------------------------------------- proxy
+
+
+def test_text_filter_is_case_insensitive_over_id_name_and_raw_status(features: ItemTableModel) -> None:
+    proxy = ItemFilterProxy()
+    proxy.setSourceModel(features)
+    proxy.set_text_filter("ALPHA")
+    assert ids(proxy) == ["feat-1"]
+    proxy.set_text_filter("feat-1")
+    assert ids(proxy) == ["feat-1", "feat-10"]
+    proxy.set_text_filter("wip")
+    assert ids(proxy) == ["feat-2"]
+    proxy.set_text_filter("feat todo")  # every word must match, each anywhere
+    assert ids(proxy) == ["feat-10"]
+    proxy.set_text_filter("")
+    assert proxy.rowCount() == 4
+
+
+def test_status_filter_and_live_updates(features: ItemTableModel) -> None:
+    proxy = ItemFilterProxy()
+    proxy.setSourceModel(features)
+    proxy.set_status_filter({"failed"})
+    assert ids(proxy) == ["feat-3"]
+    proxy.set_status_filter({"completed", "in_progress"})
+    assert ids(proxy) == ["feat-1", "feat-2"]
+    # Dynamic filtering: an item that changes status enters or leaves the view.
+    features.apply(update("feature", item("feat-10", "Gamma", "completed", 100.0)))
+    assert ids(proxy) == ["feat-1", "feat-2", "feat-10"]
+    features.apply(update("feature", item("feat-1", "Alpha", "failed", 0.0)))
+    assert ids(proxy) == ["feat-2", "feat-10"]
+    proxy.set_status_filter(None)
+    assert proxy.rowCount() == 4
+
+
+def test_sort_by_progress_is_numeric(features: ItemTableModel) -> None:
+    features.apply(update("feature", item("feat-4", "eps", progress=100.0)))
+    proxy = ItemFilterProxy()
+    proxy.setSourceModel(features)
+    proxy.sort(COL_PROGRESS, Qt.SortOrder.AscendingOrder)
+    progress = [proxy.index(r, COL_PROGRESS).data() for r in range(proxy.rowCount())]
+    assert progress == [0.0, 9.5, 10.0, 100.0, 100.0]
+    assert isinstance(proxy.index(0, COL_PROGRESS).data(SORT_ROLE), float)
+    # dynamicSortFilter: a changed progress moves its row.
+    features.apply(update("feature", item("feat-3", "delta", "in_progress", 50.0)))
+    progress = [proxy.index(r, COL_PROGRESS).data() for r in range(proxy.rowCount())]
+    assert progress == [9.5, 10.0, 50.0, 100.0, 100.0]
+
+
+def test_sort_by_name_and_natural_id(features: ItemTableModel) -> None:
+    proxy = ItemFilterProxy()
+    proxy.setSourceModel(features)
+    proxy.sort(COL_NAME, Qt.SortOrder.AscendingOrder)
+    assert [proxy.index(r, COL_NAME).data() for r in range(4)] == ["Alpha", "beta", "delta", "Gamma"]
+    proxy.sort(COL_NAME, Qt.SortOrder.DescendingOrder)
+    assert [proxy.index(r, COL_NAME).data() for r in range(4)] == ["Gamma", "delta", "beta", "Alpha"]
+    proxy.sort(0, Qt.SortOrder.AscendingOrder)
+    assert ids(proxy) == ["feat-1", "feat-2", "feat-3", "feat-10"]
+    proxy.sort(COL_STATUS, Qt.SortOrder.AscendingOrder)  # problems first
+    assert ids(proxy) == ["feat-3", "feat-2", "feat-10", "feat-1"]
+
+
+def test_ten_thousand_components_take_row_level_updates(qapp) -> None:
+    model = ItemTableModel("component")
+    model.load([item(f"src/module_{n}.py", progress=float(n % 101)) for n in range(10_000)])
+    proxy = ItemFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.sort(COL_PROGRESS)
+    signals, proxy_signals = Signals(model), Signals(proxy)
+    for n in range(90):
+        model.apply(update("component", item(f"src/module_{n * 100}.py", status="completed", progress=100.0)))
+    for n in range(5):
+        model.apply(update("component", item(f"src/new_{n}.py")))
+    for n in range(5):
+        model.apply(update("component", item(f"src/module_{n * 7 + 1}.py"), removed=True))
+    assert signals.resets == proxy_signals.resets == 0
+    assert len(signals.changed) == 90
+    assert len(signals.inserted) == len(signals.removed) == 5
+    assert model.rowCount() == proxy.rowCount() == 10_000
+    assert model.item_at(model.row_of("src/module_8900.py"))["progress"] == 100.0
+    assert all(model.row_of(model.item_at(row)["id"]) == row for row in range(model.rowCount()))
+
+
+# ---------------------------------------------------------------------- icons and delegate
+
+
+def test_status_icons_differ_in_shape_not_only_colour(qapp) -> None:
+    grey: dict[str, bytes] = {}
+    for status in STATUSES:
+        icon = status_icon(status)
+        assert status_icon(status) is icon  # cached
+        assert not icon.isNull() and status_color(status).isValid() and status_label(status)
+        image = icon.pixmap(16, 16).toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+        grey[status] = bytes(image.constBits())
+    assert len(set(grey.values())) == len(STATUSES)  # distinguishable even without colour
+    assert status_icon("unknown").cacheKey() == status_icon("pending").cacheKey()
+
+
+def test_percent_text() -> None:
+    assert percent_text(100.0) == "100%"
+    assert percent_text(9.5) == "9.5%"
+
+
+def test_panel_paints_with_the_delegate(panel: ItemsPanel) -> None:
+    panel.resize(900, 400)
+    panel.show()
+    assert not panel.grab().isNull()  # paints every visible row through ProgressBarDelegate
+    assert panel.table.itemDelegateForColumn(COL_PROGRESS) is panel.delegate
+
+
+# ---------------------------------------------------------------------- panel
+
+
+def test_panel_filter_widgets_and_count(panel: ItemsPanel) -> None:
+    assert panel.filter_edit.placeholderText() == "Filter… (Ctrl+F)"
+    assert panel.filter_edit.isClearButtonEnabled()
+    assert panel.table.verticalHeader().isHidden()
+    assert panel.count_label.text() == "4 of 4"
+    panel.filter_edit.setText("gamma")
+    assert panel.count_label.text() == "1 of 4"
+    panel.filter_edit.clear()
+    panel.status_combo.setCurrentIndex(panel.status_combo.findText("Failed"))
+    assert panel.count_label.text() == "1 of 4"
+    panel.apply(update("feature", item("feat-9", status="failed")))
+    assert panel.count_label.text() == "2 of 5"
+    panel.status_combo.setCurrentIndex(panel.status_combo.findText("All"))
+    assert panel.count_label.text() == "5 of 5"
+    assert [panel.status_combo.itemText(i) for i in range(5)] == [
+        "All", "Completed", "In progress", "Pending", "Failed"]
+
+
+def test_details_show_the_selected_item_and_follow_it(panel: ItemsPanel) -> None:
+    assert "Select a feature" in panel.details.toPlainText()
+    panel.table.sortByColumn(COL_PROGRESS, Qt.SortOrder.AscendingOrder)
+    panel.table.selectRow(0)  # lowest progress: feat-3
+    text = panel.details.toPlainText()
+    assert "feat-3" in text and "broken" in text and "critical" in text
+    assert '"unit": 3' in text  # nested metadata, pretty-printed
+    # The selected item changes and moves (sorted by progress): the pane follows it.
+    panel.apply(update("feature", item("feat-3", "delta", "in_progress", 60.0, "fixing", owner="sam")))
+    text = panel.details.toPlainText()
+    assert "fixing" in text and "sam" in text and "60%" in text
+    assert panel.selected_item()["id"] == "feat-3"
+    # Another item's change leaves the pane alone; the selected item's removal clears it.
+    panel.apply(update("feature", item("feat-1", "Alpha", "failed")))
+    assert "sam" in panel.details.toPlainText()
+    panel.apply(update("feature", item("feat-3"), removed=True))
+    assert "sam" not in panel.details.toPlainText()
+
+
+def test_load_keeps_the_selection_and_panel_ignores_other_messages(panel: ItemsPanel) -> None:
+    panel.table.selectRow(1)
+    assert panel.selected_item()["id"] == "feat-2"
+    panel.apply({"type": "terminal_output", "output": "x", "output_type": "stdout", "source": "s"})
+    panel.load({"features": [item("feat-0"), *FEATURES]})
+    assert panel.selected_item()["id"] == "feat-2"
+    assert "feat-2" in panel.details.toPlainText()
+    panel.load({})
+    assert panel.model.rowCount() == 0
+    assert panel.selected_item() is None
+
+
+def test_focus_filter(qtbot, panel: ItemsPanel) -> None:
+    panel.show()
+    panel.activateWindow()
+    panel.filter_edit.setText("abc")
+    panel.focus_filter()
+    qtbot.waitUntil(panel.filter_edit.hasFocus, timeout=2000)
+    assert panel.filter_edit.selectedText() == "abc"
+
+
+def test_real_sample_project(qtmodeltester, qtbot, sample_project: Path) -> None:
+    state = read_once(sample_project).snapshot()
+    features, components = ItemsPanel("feature"), ItemsPanel("component")
+    for widget in (features, components):
+        qtbot.addWidget(widget)
+        widget.load(state)
+    assert features.model.rowCount() == features.proxy.rowCount() == 17
+    assert components.model.rowCount() == components.proxy.rowCount() == 91
+    assert components.count_label.text() == "91 of 91"
+    qtmodeltester.check(features.proxy)
+    qtmodeltester.check(components.model)
+    features.table.selectRow(0)
+    assert state["features"][0]["metadata"]["description"] in features.details.toPlainText()
