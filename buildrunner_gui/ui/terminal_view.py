@@ -1,0 +1,486 @@
+"""The terminal pane: build output with ANSI colours, bounded scrollback, search, copy and follow-the-end.
+
+Fed only through the panel contract (`load(state)`, `apply(message)`). Each batch of output is inserted through one
+QTextCursor edit block, with consecutive same-format text merged into a single insertText call, so a 10,000-line
+message costs one layout pass, not 10,000.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+from PySide6.QtCore import QRect, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QContextMenuEvent,
+    QFont,
+    QFontDatabase,
+    QGuiApplication,
+    QKeyEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+    QTextBlock,
+    QTextCharFormat,
+    QTextCursor,
+    QTextFormat,
+)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from buildrunner_gui.ui.ansi import DEFAULT_STYLE, Style, parse_lines, to_rgb
+
+MAX_LINES = 50_000
+MAX_MATCHES = 10_000  # beyond this, highlighting costs more than it helps; the count says "10,000+"
+GUTTER_WIDTH = 6
+
+# Which kind of line a block holds. Stored on every char format, so it is also each block's char format (a newline
+# inside insertText creates a block with the text's format), which the gutter and the tests read.
+KIND = QTextFormat.Property.UserProperty + 1
+STDOUT, STDERR, INFO, SOURCE = 0, 1, 2, 3
+_KINDS = {"stdout": STDOUT, "stderr": STDERR, "info": INFO}
+
+
+def _mix(a: QColor, b: QColor, t: float) -> QColor:
+    return QColor.fromRgbF(*(x + (y - x) * t for x, y in zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True)))
+
+
+class _Gutter(QWidget):
+    """A thin strip left of the text marking stderr lines, so stderr stays visible where colour is not."""
+
+    def __init__(self, edit: _TerminalEdit) -> None:
+        super().__init__(edit)
+        self._edit = edit
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        color = self._edit.stderr_color
+        bottom = event.rect().bottom()
+        block = self._edit.firstVisibleBlock()
+        while block.isValid():
+            top, height = self._edit.block_span(block)
+            if top > bottom:
+                break
+            if block.isVisible() and block.charFormat().intProperty(KIND) == STDERR:
+                painter.fillRect(QRectF(1, top, GUTTER_WIDTH - 3, height), color)
+            block = block.next()
+
+
+class _BlockWriter:
+    """Appends lines at the end through one cursor, merging consecutive same-format text into one insertText."""
+
+    def __init__(self, cursor: QTextCursor, empty: bool, kind: int) -> None:
+        self.cursor = cursor
+        self.cursor.movePosition(QTextCursor.MoveOperation.End)
+        self.empty = empty  # the document's single block holds nothing yet
+        self.kind = kind  # kind of the last block
+        self._pending: list[str] = []
+        self._format: QTextCharFormat | None = None
+
+    def flush(self) -> None:
+        if self._pending:
+            self.cursor.insertText("".join(self._pending), self._format)
+            self._pending.clear()
+
+    def write(self, text: str, fmt: QTextCharFormat) -> None:
+        if fmt is not self._format:
+            self.flush()
+            self._format = fmt
+        self._pending.append(text)
+
+    def new_line(self, kind: int, fmt: QTextCharFormat) -> None:
+        """Starts a block for a line of this kind (`fmt`: the kind's plain format)."""
+        if self.empty:
+            self.cursor.setBlockCharFormat(fmt)
+            self.empty = False
+        elif kind == self.kind:
+            # A newline inside insertText makes a block whose char format is the text's: the same kind.
+            self.write("\n", self._format or fmt)
+        else:
+            self.flush()
+            self.cursor.insertBlock(self.cursor.blockFormat(), fmt)
+        self.kind = kind
+
+
+class _TerminalEdit(QPlainTextEdit):
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.stderr_color = QColor()
+        self.extra_menu_actions: list[QAction] = []
+        self._gutter = _Gutter(self)
+        self.setViewportMargins(GUTTER_WIDTH, 0, 0, 0)
+        self.updateRequest.connect(self._update_gutter)
+
+    def block_span(self, block: QTextBlock) -> tuple[float, float]:
+        """Top and height of a block in viewport coordinates (wraps protected QPlainTextEdit API)."""
+        geometry = self.blockBoundingGeometry(block).translated(self.contentOffset())
+        return geometry.top(), geometry.height()
+
+    def _update_gutter(self, rect: QRect, dy: int) -> None:
+        if dy:
+            self._gutter.scroll(0, dy)
+        else:
+            self._gutter.update(0, rect.y(), GUTTER_WIDTH, rect.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        rect = self.contentsRect()
+        self._gutter.setGeometry(rect.left(), rect.top(), GUTTER_WIDTH, rect.height())
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.createStandardContextMenu(event.pos())
+        menu.addSeparator()
+        menu.addActions(self.extra_menu_actions)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(event.globalPos())  # popup, not exec: no nested event loop under qasync
+
+
+class _SearchField(QLineEdit):
+    """Enter finds the next match, Shift+Enter the previous one, Escape clears the search."""
+
+    find_requested = Signal(bool)  # backward?
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.find_requested.emit(bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+        elif event.key() == Qt.Key.Key_Escape and self.text():
+            self.clear()
+        else:
+            super().keyPressEvent(event)
+
+
+class TerminalPanel(QWidget):
+    """Build output of one session. Panel contract: `load(state)`, then `apply(message)` per event."""
+
+    follow_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._edit = _TerminalEdit(self)
+        self._edit.setReadOnly(True)
+        self._edit.setUndoRedoEnabled(False)
+        self._edit.setMaximumBlockCount(MAX_LINES)
+        self._edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self._edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self._edit.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+
+        self.search_field = _SearchField(self)
+        self.search_field.setPlaceholderText("Find in output")
+        self.search_field.setClearButtonEnabled(True)
+        self.search_status = QLabel(self)
+        self.follow_button = QToolButton(self)
+        self.follow_button.setText("Follow")
+        self.follow_button.setCheckable(True)
+        self.follow_button.setChecked(True)
+        self.follow_button.setToolTip("Keep the newest output in view")
+        self.jump_button = QToolButton(self)
+        self.jump_button.setText("Jump to end")
+        self.copy_all_action = QAction("Copy all", self)
+        self.copy_all_action.setToolTip("Copy the whole output to the clipboard")
+        self.copy_button = QToolButton(self)
+        self.copy_button.setDefaultAction(self.copy_all_action)
+        self._edit.extra_menu_actions = [self.copy_all_action]
+        self.dropped_label = QLabel(self)
+        self.dropped_label.hide()
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.search_field, 1)
+        bar.addWidget(self.search_status)
+        for button in (self.follow_button, self.jump_button, self.copy_button):
+            bar.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.dropped_label)
+        layout.addWidget(self._edit, 1)
+
+        self._init_colors()
+        self._follow = True
+        self._scrolling = False  # set while we move the scrollbar, so only the user's scrolling changes follow
+        self._matches: list[QTextCursor] = []
+        self._current = -1
+        self._reset_state()
+
+        bar_widget = self._edit.verticalScrollBar()
+        bar_widget.valueChanged.connect(self._on_scrolled)
+        bar_widget.rangeChanged.connect(self._on_range_changed)
+        self.follow_button.toggled.connect(self.set_follow)
+        self.jump_button.clicked.connect(self.jump_to_end)
+        self.copy_all_action.triggered.connect(self.copy_all)
+        self.search_field.textChanged.connect(self._on_query_changed)
+        self.search_field.find_requested.connect(self.find_next)
+
+    # -- panel contract
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Replaces the contents with the snapshot's terminal lines."""
+        self._scrolling = True  # clearing resets the scrollbar; that is not the user scrolling
+        try:
+            self._edit.clear()
+        finally:
+            self._scrolling = False
+        self._reset_state()
+        self._matches, self._current = [], -1
+        lines = state.get("terminal") or []
+        self._append((e.get("output", ""), e.get("output_type", "stdout"), e.get("source", "")) for e in lines)
+        self._on_query_changed(self.search_field.text())
+        if self._follow:
+            self._scroll_to_end()
+
+    def apply(self, message: dict[str, Any]) -> None:
+        if message.get("type") != "terminal_output":
+            return
+        self._append([(message.get("output", ""), message.get("output_type", "stdout"), message.get("source", ""))])
+
+    # -- public API
+
+    def focus_search(self) -> None:
+        self.search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_field.selectAll()
+
+    def line_count(self) -> int:
+        """Output lines shown (source separators not counted)."""
+        return 0 if self._empty else self._edit.document().blockCount() - len(self._separators)
+
+    def dropped_count(self) -> int:
+        """Output lines dropped from the top to keep the scrollback bounded."""
+        return self._first_abs() - self._dropped_separators
+
+    def text(self) -> str:
+        return self._edit.toPlainText()
+
+    def text_edit(self) -> QPlainTextEdit:
+        return self._edit
+
+    def is_following(self) -> bool:
+        return self._follow
+
+    def set_follow(self, on: bool) -> None:
+        if on != self._follow:
+            self._follow = on
+            self.follow_button.setChecked(on)
+            self.follow_changed.emit(on)
+        if on:
+            self._scroll_to_end()
+
+    def jump_to_end(self) -> None:
+        self.set_follow(True)
+
+    def copy_all(self) -> None:
+        QGuiApplication.clipboard().setText(self._edit.toPlainText())
+
+    def find_next(self, backward: bool = False) -> None:
+        if not self._matches:
+            return
+        step = -1 if backward else 1
+        self._current = (self._current + step) % len(self._matches) if self._current >= 0 else 0
+        self._show_current()
+
+    # -- appending
+
+    def _reset_state(self) -> None:
+        self._empty = True  # the document's one block holds nothing yet
+        self._abs_end = 0  # blocks ever appended since load: absolute block index of the next one
+        self._separators: deque[int] = deque()  # absolute indices of source separator blocks still shown
+        self._dropped_separators = 0
+        self._source: str | None = None
+        self._block_kind = STDOUT
+        self._styles: dict[tuple[str, str], Style] = {}  # ANSI state carries on per stream, as in a terminal
+        self._update_dropped_label()
+
+    def _first_abs(self) -> int:
+        return self._abs_end - (0 if self._empty else self._edit.document().blockCount())
+
+    def _append(self, items: Iterable[tuple[str, str, str]]) -> None:
+        bar = self._edit.verticalScrollBar()
+        first_before = self._first_abs()
+        top = self._edit.firstVisibleBlock()
+        anchor = (first_before + top.blockNumber(), bar.value() - top.firstLineNumber())
+        writer = _BlockWriter(QTextCursor(self._edit.document()), self._empty, self._block_kind)
+        end_before = writer.cursor.position()
+        self._scrolling = True  # clamping while the document changes is not the user scrolling
+        writer.cursor.beginEditBlock()
+        try:
+            for output, output_type, source in items:
+                kind = _KINDS.get(output_type, STDOUT)
+                if source != self._source:
+                    self._source = source
+                    if source:
+                        self._separators.append(self._abs_end)
+                        self._abs_end += 1
+                        writer.new_line(SOURCE, self._format(DEFAULT_STYLE, SOURCE))
+                        writer.write(f"── {source} ──", self._format(DEFAULT_STYLE, SOURCE))
+                key = (source, output_type)
+                lines, self._styles[key] = parse_lines(output, self._styles.get(key, DEFAULT_STYLE))
+                for line in lines:
+                    self._abs_end += 1
+                    writer.new_line(kind, self._format(DEFAULT_STYLE, kind))
+                    for run in line:
+                        writer.write(run.text, self._format(run.style, kind))
+            writer.flush()
+        finally:
+            writer.cursor.endEditBlock()  # Qt trims the oldest blocks beyond MAX_LINES here
+            self._scrolling = False
+            self._empty, self._block_kind = writer.empty, writer.kind
+        first_after = self._first_abs()
+        while self._separators and self._separators[0] < first_after:
+            self._separators.popleft()
+            self._dropped_separators += 1
+        if first_after != first_before:
+            self._update_dropped_label()
+            self._prune_matches()
+            if not self._follow:
+                self._keep_view(anchor, first_after)
+        self._find_matches_from(end_before)
+        if self._follow:
+            self._scroll_to_end()
+
+    def _keep_view(self, anchor: tuple[int, int], first_abs: int) -> None:
+        """After trimming, scrolls back to the block that was at the top, so new output never moves the view."""
+        number = anchor[0] - first_abs
+        block = self._edit.document().findBlockByNumber(number)
+        self._set_scroll(block.firstLineNumber() + anchor[1] if number >= 0 and block.isValid() else 0)
+
+    def _update_dropped_label(self) -> None:
+        dropped = self.dropped_count()
+        self.dropped_label.setText(f"{dropped:,} earlier line{'s' if dropped != 1 else ''} dropped")
+        self.dropped_label.setVisible(dropped > 0)
+
+    # -- following
+
+    def _set_scroll(self, value: int) -> None:
+        self._scrolling = True
+        try:
+            self._edit.verticalScrollBar().setValue(value)
+        finally:
+            self._scrolling = False
+
+    def _scroll_to_end(self) -> None:
+        self._set_scroll(self._edit.verticalScrollBar().maximum())
+
+    def _on_scrolled(self, value: int) -> None:
+        if not self._scrolling:
+            # The user scrolled: away from the end stops following, back to the very end resumes it.
+            self.set_follow(value >= self._edit.verticalScrollBar().maximum())
+
+    def _on_range_changed(self, _minimum: int, _maximum: int) -> None:
+        if self._follow and not self._scrolling:
+            self._scroll_to_end()
+
+    # -- search
+
+    def _on_query_changed(self, query: str) -> None:
+        self._matches, self._current = [], -1
+        self._find_matches_from(0)
+        if self._matches:
+            # Start at the first match from the top of the view, not at the top of the whole scrollback.
+            top = self._edit.firstVisibleBlock().position()
+            self._current = next((i for i, m in enumerate(self._matches) if m.selectionStart() >= top), 0)
+            self._show_current()
+        else:
+            self._paint_matches()
+
+    def _find_matches_from(self, position: int) -> None:
+        query = self.search_field.text()
+        if not query or len(self._matches) >= MAX_MATCHES:
+            return
+        doc = self._edit.document()
+        cursor = QTextCursor(doc)
+        cursor.setPosition(min(position, doc.characterCount() - 1))
+        found = len(self._matches)
+        while len(self._matches) < MAX_MATCHES:
+            cursor = doc.find(query, cursor)
+            if cursor.isNull():
+                break
+            self._matches.append(QTextCursor(cursor))
+        if len(self._matches) != found:
+            self._paint_matches()
+
+    def _prune_matches(self) -> None:
+        """Drops matches whose text was trimmed away (their cursors collapse to an empty selection)."""
+        if not self._matches:
+            return
+        kept = [m for m in self._matches if m.hasSelection()]
+        removed_before = sum(1 for m in self._matches[: max(self._current, 0)] if not m.hasSelection())
+        self._matches = kept
+        self._current = min(max(self._current - removed_before, 0), len(kept) - 1) if self._current >= 0 else -1
+        self._paint_matches()
+
+    def _show_current(self) -> None:
+        self._paint_matches()
+        cursor = QTextCursor(self._matches[self._current])
+        cursor.clearSelection()
+        self._edit.setTextCursor(cursor)
+        self._edit.ensureCursorVisible()
+
+    def _paint_matches(self) -> None:
+        selections = []
+        for i, match in enumerate(self._matches):
+            selection = QTextEdit.ExtraSelection()
+            selection.cursor = match
+            selection.format = self._current_match_format if i == self._current else self._match_format
+            selections.append(selection)
+        self._edit.setExtraSelections(selections)
+        query, total = self.search_field.text(), len(self._matches)
+        if not query:
+            self.search_status.setText("")
+        elif not total:
+            self.search_status.setText("not found")
+        else:
+            more = "+" if total >= MAX_MATCHES else ""
+            self.search_status.setText(f"{self._current + 1 if self._current >= 0 else 0} of {total:,}{more}")
+
+    # -- formats
+
+    def _init_colors(self) -> None:
+        palette = self._edit.palette()
+        text, base = palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base)
+        dark = base.lightness() < 128
+        self._dim = _mix(text, base, 0.45)
+        self._stderr = QColor("#ff6b6b") if dark else QColor("#c62828")
+        self._edit.stderr_color = self._stderr
+        self._formats: dict[tuple[Style, int], QTextCharFormat] = {}
+        self._match_format = QTextCharFormat()
+        self._match_format.setBackground(QColor("#fff176"))
+        self._match_format.setForeground(QColor("black"))
+        self._current_match_format = QTextCharFormat()
+        self._current_match_format.setBackground(QColor("#ff9800"))
+        self._current_match_format.setForeground(QColor("black"))
+
+    def _format(self, style: Style, kind: int) -> QTextCharFormat:
+        """The cached char format for one ANSI style on one kind of line (ANSI colours win over the kind's)."""
+        fmt = self._formats.get((style, kind))
+        if fmt is None:
+            fmt = QTextCharFormat()
+            fmt.setProperty(KIND, kind)
+            if kind == STDERR:
+                fmt.setForeground(self._stderr)
+            elif kind in (INFO, SOURCE):
+                fmt.setForeground(self._dim)
+            if style.fg is not None:
+                fmt.setForeground(QColor(*to_rgb(style.fg)))
+            if style.bg is not None:
+                fmt.setBackground(QColor(*to_rgb(style.bg)))
+            if style.bold:
+                fmt.setFontWeight(QFont.Weight.Bold)
+            if style.italic or kind == INFO:
+                fmt.setFontItalic(True)
+            if style.underline:
+                fmt.setFontUnderline(True)
+            self._formats[(style, kind)] = fmt
+        return fmt
