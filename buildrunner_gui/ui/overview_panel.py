@@ -1,0 +1,246 @@
+"""The session overview: project, status badge, overall progress, counts, last update and the burn-up chart."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QColor, QHideEvent, QPainter, QPaintEvent, QPalette, QPen, QPolygonF, QShowEvent
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from .burnup_chart import BurnUpChart, parse_timestamp
+from .panel import Message
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies; the shape and text carry the meaning too.
+STATUS_COLOURS: dict[str, str] = {
+    "in_progress": "#0072B2",  # blue
+    "completed": "#009E73",  # bluish green
+    "failed": "#D55E00",  # vermillion
+    "pending": "#999999",  # grey
+}
+STATUS_TEXT = {"in_progress": "In progress", "completed": "Completed", "failed": "Failed", "pending": "Pending"}
+REFRESH_MS = 30_000
+HISTORY_POINTS = 2_000  # one point per build_progress message; bounded for very long sessions
+
+
+def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
+    if moment is None:
+        return "—"
+    seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
+    if seconds < 45:  # also covers small clock skew into the future
+        return "just now"
+    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = round(seconds / size) if unit == "minute" else int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+class StatusBadge(QWidget):
+    """A coloured shape plus the status word: triangle (in progress), disc (completed), square (failed),
+    ring (pending). Shape and text, not colour alone, tell the statuses apart."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._status = "pending"
+        self.setMinimumHeight(24)
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    def text(self) -> str:
+        return STATUS_TEXT.get(self._status, self._status)
+
+    def set_status(self, status: str) -> None:
+        self._status = status if status in STATUS_COLOURS else "pending"
+        self.setAccessibleName(f"Status: {self.text()}")
+        self.updateGeometry()
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().horizontalAdvance(self.text()) + 40, max(24, self.fontMetrics().height() + 8))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        colour = QColor(STATUS_COLOURS[self._status])
+        painter = QPainter(self)
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            side = min(self.height() - 8, 16)
+            box = QRectF(4, (self.height() - side) / 2, side, side)
+            painter.setPen(QPen(colour, 2))
+            painter.setBrush(colour)
+            if self._status == "in_progress":
+                painter.drawPolygon(QPolygonF([box.topLeft(), box.bottomLeft(),
+                                               QPointF(box.right(), box.center().y())]))
+            elif self._status == "completed":
+                painter.drawEllipse(box)
+            elif self._status == "failed":
+                painter.drawRect(box.adjusted(1, 1, -1, -1))
+            else:
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawEllipse(box.adjusted(1, 1, -1, -1))
+            painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+            text_rect = QRectF(box.right() + 8, 0, self.width() - box.right() - 8, self.height())
+            painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self.text())
+        finally:
+            painter.end()
+
+
+class OverviewPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name_label = QLabel()
+        font = self.name_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        self.name_label.setFont(font)
+        self.path_label = QLabel()
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.badge = StatusBadge()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)  # tenths of a percent, so "99.1%" matches the bar
+        self.progress_bar.setMinimumHeight(28)
+        self.progress_bar.setTextVisible(True)
+        self.count_labels = {key: QLabel("0") for key in
+                             ("features", "components", "tasks", "files", "checkpoints")}
+        self.last_update_label = QLabel()
+        self.chart = BurnUpChart()
+
+        header = QHBoxLayout()
+        header.addWidget(self.name_label, 1)
+        header.addWidget(self.badge)
+        counts = QFormLayout()
+        for key, title in (("features", "Features"), ("components", "Components"), ("tasks", "Tasks completed"),
+                           ("files", "Files created"), ("checkpoints", "Checkpoints")):
+            counts.addRow(title + ":", self.count_labels[key])
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.path_label)
+        layout.addWidget(self.progress_bar)
+        layout.addLayout(counts)
+        layout.addWidget(self.last_update_label)
+        layout.addWidget(self.chart, 1)
+
+        # Parented to the widget so it dies with it; runs only while the panel is visible.
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self._show_last_update)
+
+        self._project_key: tuple[str, str] | None = None
+        self._features: dict[str, str] = {}  # id -> normalised status
+        self._components: dict[str, str] = {}
+        self._checkpoints: set[str] = set()
+        self._progress: dict[str, Any] = {}
+        self._history: deque[tuple[datetime, float]] = deque(maxlen=HISTORY_POINTS)
+        self._marks: list[datetime] = []  # checkpoint times, drawn as ticks (their completion is unknown)
+        self._last_update: datetime | None = None
+        self._show_progress({"percent": 0.0, "status": "pending", "tasks_completed": 0, "files_created": 0})
+        self._show_last_update()
+
+    # ---------------------------------------------------------------- panel contract
+
+    def load(self, state: dict[str, Any]) -> None:
+        project = state.get("project", {})
+        key = (project.get("name", ""), project.get("path", ""))
+        self.name_label.setText(key[0])
+        self.path_label.setText(key[1])
+        self._features = {item["id"]: item["status"] for item in state.get("features", [])}
+        self._components = {item["id"]: item["status"] for item in state.get("components", [])}
+        checkpoints = state.get("checkpoints", [])
+        self._checkpoints = {row["checkpoint_id"] for row in checkpoints}
+        progress = state.get("progress", {})
+        percent = float(progress.get("percent", 0.0))
+        times = [t for t in (parse_timestamp(row.get("timestamp")) for row in checkpoints) if t is not None]
+        if key == self._project_key and self._history:
+            # A re-sync of the same session (e.g. a mirror that fell behind): keep the history seen so far.
+            if self._history[-1][1] != percent:
+                self._history.append((datetime.now(UTC), percent))
+        else:
+            # Snapshot checkpoints carry no completion, so earlier values are unknown: the chart gets one known
+            # value (the current percent, at the last checkpoint's time) and the checkpoint times as bare marks,
+            # rather than invented percentages. build_progress messages add real points from then on.
+            self._history.clear()
+            self._history.append((times[-1] if times else datetime.now(UTC), percent))
+        self._project_key = key
+        self._marks = times
+        stamps = [parse_timestamp(rows[-1].get("timestamp")) for rows in
+                  (checkpoints, state.get("files", []), state.get("errors", [])) if rows]
+        self._last_update = max((s for s in stamps if s is not None), default=None)
+        self._show_progress(progress)
+        self._show_counts()
+        self._show_history()
+        self._show_last_update()
+
+    def apply(self, message: Message) -> None:
+        kind = message.get("type")
+        if kind in ("component_update", "feature_update", "checkpoint_update", "build_progress", "file_change",
+                    "error"):
+            self._last_update = parse_timestamp(message.get("timestamp")) or datetime.now(UTC)
+            self._show_last_update()
+        if kind == "build_progress":
+            self._show_progress(message)
+            self._history.append((datetime.now(UTC), float(message.get("percent", 0.0))))
+            self._show_history()
+        elif kind in ("feature_update", "component_update"):
+            table = self._features if kind == "feature_update" else self._components
+            item_id = message.get("feature_id" if kind == "feature_update" else "component_id", "")
+            if message.get("removed"):
+                table.pop(item_id, None)
+            else:
+                table[item_id] = message.get("status", "pending")
+            self._show_counts()
+        elif kind == "checkpoint_update":
+            if message.get("removed"):
+                self._checkpoints.discard(message.get("checkpoint_id", ""))
+            elif message.get("checkpoint_id", "") not in self._checkpoints:
+                self._checkpoints.add(message.get("checkpoint_id", ""))
+                # The message does not carry the checkpoint's own time: mark the moment it was seen.
+                self._marks.append(self._last_update or datetime.now(UTC))
+                self._show_history()
+            self._show_counts()
+
+    # ---------------------------------------------------------------- views
+
+    def history(self) -> list[tuple[datetime, float]]:
+        return list(self._history)
+
+    def _show_progress(self, progress: dict[str, Any]) -> None:
+        self._progress = {k: progress.get(k, 0) for k in ("percent", "status", "tasks_completed", "files_created")}
+        percent = float(self._progress["percent"] or 0.0)
+        self.progress_bar.setValue(round(percent * 10))
+        self.progress_bar.setFormat(f"{percent:.1f}%")
+        self.badge.set_status(str(self._progress["status"] or "pending"))
+        self._show_counts()
+
+    def _show_counts(self) -> None:
+        for key, table in (("features", self._features), ("components", self._components)):
+            done = sum(1 for status in table.values() if status == "completed")
+            self.count_labels[key].setText(f"{done} / {len(table)} completed")
+        self.count_labels["tasks"].setText(str(self._progress.get("tasks_completed", 0)))
+        self.count_labels["files"].setText(str(self._progress.get("files_created", 0)))
+        self.count_labels["checkpoints"].setText(str(len(self._checkpoints)))
+
+    def _show_history(self) -> None:
+        self.chart.set_points(list(self._history))
+        self.chart.set_marks(self._marks)
+
+    def _show_last_update(self) -> None:
+        self.last_update_label.setText(f"last update: {relative_time(self._last_update)}")
+
+    # ---------------------------------------------------------------- the refresh timer follows visibility
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._show_last_update()
+        self._timer.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._timer.stop()
+        super().hideEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._timer.stop()
+        super().closeEvent(event)
