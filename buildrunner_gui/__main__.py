@@ -61,14 +61,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _open_default(args) -> int:
-    """`buildrunner-gui [PROJECT ...] [--demo]`. The desktop window is not part of this build yet, so this
-    serves the projects headless (the demo when none is given) and says where to watch them."""
+    """`buildrunner-gui [PROJECT ...] [--demo]`: the window; with no display, the same projects (or the demo)
+    served headless, saying where to watch them."""
+    has_display = sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if has_display:
+        from .app import run_window
+
+        return run_window(args.projects, args.demo)
     from .headless import run_serve
 
-    reason = "no display" if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) \
-        else "the desktop window is not available yet"
     demo = args.demo or not args.projects
-    print(f"buildrunner-gui: {reason}; serving {'the demo build' if demo else 'the projects'} headless "
+    print(f"buildrunner-gui: no display; serving {'the demo build' if demo else 'the projects'} headless "
           "(open the browser page printed below; Ctrl+C stops)", file=sys.stderr)
     return run_serve(args.projects, "127.0.0.1", 8765, None, [], 200, demo, args.debug)
 

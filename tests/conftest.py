@@ -6,13 +6,17 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import asyncio
 import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
+import qasync
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("BUILDRUNNER_FIXTURES", REPO.parent / "shared" / "fixtures"))
@@ -57,3 +61,25 @@ def no_thread_left_behind():
             break
         time.sleep(0.02)
     assert not extra, f"threads left running: {[t.name for t in extra]}"
+
+
+@pytest.fixture(scope="session")
+def qt_loop(qapp) -> qasync.QEventLoop:
+    """One qasync loop for the whole session: closing and re-creating qasync loops in one process leaves
+    socket notifiers of dead loops behind, which crashes later tests."""
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()  # while the QApplication still exists, or qasync's teardown fails at exit
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def run(qt_loop) -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    """Run a coroutine to completion on the qasync loop (Qt signals and asyncio on one thread, as in the app)."""
+
+    def runner(coroutine: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
+        return qt_loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+
+    return runner

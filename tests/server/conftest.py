@@ -5,40 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-import qasync
 from websockets.asyncio.client import ClientConnection, connect
 
 from buildrunner_gui.model.messages import SERVER_MESSAGE
 from buildrunner_gui.server.mirror_server import MirrorServer
 from buildrunner_gui.sources.watcher import ProjectWatcher
-
-
-@pytest.fixture(scope="session")
-def qt_loop(qapp) -> qasync.QEventLoop:
-    """One qasync loop for the whole session: closing and re-creating qasync loops in one process leaves
-    socket notifiers of dead loops behind, which crashes later tests."""
-    loop = qasync.QEventLoop(qapp, already_running=False)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.close()  # while the QApplication still exists, or qasync's teardown fails at exit
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def run(qt_loop) -> Callable[[Coroutine[Any, Any, Any]], Any]:
-    """Run a coroutine to completion on the qasync loop (Qt signals and asyncio on one thread, as in the app)."""
-
-    def runner(coroutine: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
-        return qt_loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
-
-    return runner
 
 
 @contextlib.asynccontextmanager

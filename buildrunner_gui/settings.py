@@ -1,0 +1,98 @@
+"""The user's settings and remembered state, kept with QSettings.
+
+`BUILDRUNNER_GUI_SETTINGS` names an INI file to use instead of the platform's default place (tests, portable use).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 10
+
+
+@dataclass
+class Preferences:
+    """What the settings dialog edits."""
+
+    server_enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str = ""
+    notify_started: bool = True
+    notify_completed: bool = True
+    notify_failed: bool = True
+    notify_fixed: bool = True
+    stall_minutes: int = 10
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class AppSettings:
+    def __init__(self, path: str | None = None) -> None:
+        path = path or os.environ.get("BUILDRUNNER_GUI_SETTINGS")
+        if path:
+            self._store = QSettings(path, QSettings.Format.IniFormat)
+        else:
+            self._store = QSettings("BuildRunner", "BuildRunner Desktop")
+
+    def preferences(self) -> Preferences:
+        defaults = Preferences()
+        values = {}
+        for spec in fields(Preferences):
+            if spec.name == "extra":
+                continue
+            default = getattr(defaults, spec.name)
+            raw = self._store.value(f"preferences/{spec.name}", default)
+            values[spec.name] = _coerce(raw, default)
+        return Preferences(**values)
+
+    def save_preferences(self, preferences: Preferences) -> None:
+        for spec in fields(Preferences):
+            if spec.name != "extra":
+                self._store.setValue(f"preferences/{spec.name}", getattr(preferences, spec.name))
+        self._store.sync()
+
+    def open_projects(self) -> list[str]:
+        return _string_list(self._store.value("session/open_projects", []))
+
+    def set_open_projects(self, folders: list[str]) -> None:
+        self._store.setValue("session/open_projects", list(folders))
+
+    def recent_projects(self) -> list[str]:
+        return _string_list(self._store.value("session/recent_projects", []))
+
+    def add_recent(self, folder: str) -> None:
+        recent = [folder, *(f for f in self.recent_projects() if f != folder)][:MAX_RECENT]
+        self._store.setValue("session/recent_projects", recent)
+
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        return self._store.value("window/geometry"), self._store.value("window/state")
+
+    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        self._store.setValue("window/geometry", geometry)
+        self._store.setValue("window/state", state)
+
+    def sync(self) -> None:
+        self._store.sync()
+
+
+def _coerce(raw: object, default: object) -> object:
+    """INI files give strings back; turn them into the default's type (bad values fall back to it)."""
+    if isinstance(default, bool):
+        return raw if isinstance(raw, bool) else str(raw).lower() in ("true", "1", "yes")
+    if isinstance(default, int):
+        try:
+            return int(raw)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            return default
+    return "" if raw is None else str(raw)
+
+
+def _string_list(raw: object) -> list[str]:
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [raw] if raw else []
+    return [str(item) for item in raw]  # type: ignore[union-attr]

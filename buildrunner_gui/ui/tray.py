@@ -1,0 +1,49 @@
+"""Tray icon and desktop notifications. Without a system tray, notifications go to the status bar instead."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMainWindow, QMenu, QSystemTrayIcon
+
+from .status_style import status_icon
+
+
+class StatusTray:
+    def __init__(self, window: QMainWindow) -> None:
+        self._window = window
+        self.sent: list[tuple[str, str]] = []  # (title, text), newest last: what the user was told
+        self._tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self._tray = QSystemTrayIcon(status_icon("pending", 32), window)
+            menu = QMenu(window)
+            menu.addAction("Show window", self._raise_window)
+            menu.addAction("Quit", window.close)
+            self._tray.setContextMenu(menu)
+            self._tray.activated.connect(lambda _reason: self._raise_window())
+            self._tray.setToolTip("BuildRunner Desktop")
+            self._tray.show()
+
+    @property
+    def available(self) -> bool:
+        return self._tray is not None
+
+    def show_status(self, status: str | None, summary: str) -> None:
+        if self._tray is not None:
+            self._tray.setIcon(status_icon(status or "pending", 32))
+            self._tray.setToolTip(f"BuildRunner Desktop\n{summary}")
+
+    def notify(self, title: str, text: str, failed: bool = False) -> None:
+        self.sent.append((title, text))
+        if self._tray is not None and QSystemTrayIcon.supportsMessages():
+            icon = QSystemTrayIcon.MessageIcon.Critical if failed else QSystemTrayIcon.MessageIcon.Information
+            self._tray.showMessage(title, text, icon, 8000)
+        else:
+            self._window.statusBar().showMessage(f"{title}: {text}", 10000)
+
+    def hide(self) -> None:
+        if self._tray is not None:
+            self._tray.hide()
+
+    def _raise_window(self) -> None:
+        self._window.showNormal()
+        self._window.raise_()
+        self._window.activateWindow()
