@@ -198,7 +198,8 @@ def item_html(item: Item) -> str:
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th align='left' valign='top' style='white-space:nowrap'>{key}</th><td>{value}</td></tr>" for key, value in rows)
+    key_cell = "<th align='left' valign='top' style='white-space:nowrap'>{}</th>"
+    body = "".join(f"<tr>{key_cell.format(key)}<td>{value}</td></tr>" for key, value in rows)
     return f"<table cellspacing='2' cellpadding='2'>{body}</table>"
 
 
