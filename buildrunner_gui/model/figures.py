@@ -166,27 +166,37 @@ def overall(
     counted_items = features if features else components
     return Progress(
         total=len(counted_items),
-        completed=sum(1 for item in counted_items if item.status == "completed"),
+        completed=(feature_stats if features else component_stats)["completed"],
         percent=round(float(percent), 1),
-        status=overall_status(current, percent, [*components, *features]),
+        status=status_from_counts(current, percent, {
+            key: feature_stats[key] + component_stats[key]
+            for key in ("total", "completed", "in_progress", "failed")}),
         tasks_completed=len(tasks),
         files_created=len(files),
     )
 
 
 def overall_status(current: Checkpoint | None, percent: float, items: Sequence[Item]) -> Status:
-    """The seven rules of formats.md, first match wins. Errors come before "phase contains build_" on
-    purpose: BuildRunner's own order hides a failed build behind "in progress"."""
+    """The seven rules of formats.md over a list of items (see `status_from_counts`)."""
+    counts = {"total": len(items), "completed": 0, "in_progress": 0, "failed": 0, "pending": 0}
+    for item in items:
+        counts[item.status] += 1
+    return status_from_counts(current, percent, counts)
+
+
+def status_from_counts(current: Checkpoint | None, percent: float, counts: dict[str, int]) -> Status:
+    """The seven rules of formats.md, first match wins, over item counts by status. Errors come before
+    "phase contains build_" on purpose: BuildRunner's own order hides a failed build behind "in progress"."""
     if current is not None and current.error:
         return "failed"
-    if any(item.status == "failed" for item in items):
+    if counts["failed"]:
         return "failed"
     if current is not None and "build_" in current.phase and percent < 100:
         return "in_progress"
     if percent >= 100:
         return "completed"
-    if items and all(item.status == "completed" for item in items):
+    if counts["total"] and counts["completed"] == counts["total"]:
         return "completed"
-    if any(item.status == "in_progress" for item in items):
+    if counts["in_progress"]:
         return "in_progress"
     return "pending"
