@@ -40,8 +40,20 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_serve(args.projects, args.host, args.port, args.token, args.allow_origin,
                              args.max_clients, args.demo, args.debug)
+        if args.command == "mirror":
+            if not _has_display():
+                print("buildrunner-gui: mirror opens a window and needs a display", file=sys.stderr)
+                return 1
+            from .app import run_window
+
+            return run_window([], False, [(args.url, args.token)])
         if args.command == "schema":
             return commands.schema()
+        if args.command == "init":
+            return commands.init(args.alias, args.path, args.name, args.description, args.prd,
+                                 args.install_buildrunner)
+        if args.command == "aliases":
+            return commands.aliases(args.aliases_action, getattr(args, "alias", None))
         return _open_default(args)
     except UnknownProjectError as exc:
         print(f"buildrunner-gui: {exc}", file=sys.stderr)
@@ -60,12 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _has_display() -> bool:
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _open_default(args) -> int:
     """`buildrunner-gui [PROJECT ...] [--demo]`: the window; with no display, the same projects (or the demo)
     served headless, saying where to watch them."""
-    has_display = sys.platform in ("darwin", "win32") or bool(
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    if has_display:
+    if _has_display():
         from .app import run_window
 
         return run_window(args.projects, args.demo)

@@ -20,8 +20,10 @@ from .project.registry_read import UnknownProjectError, alias_for_path, resolve_
 from .report import report_html, report_json
 from .server.mirror_server import MirrorServer
 from .settings import AppSettings, Preferences
+from .sources.remote import RemoteSource
 from .sources.watcher import ProjectWatcher
 from .ui.main_window import MainWindow
+from .ui.new_project_wizard import NewProjectWizard
 from .ui.session import Session
 from .ui.settings_dialog import SettingsDialog
 from .ui.tray import StatusTray
@@ -49,6 +51,7 @@ class DesktopApp(QObject):
         self.server_error = ""
         self.closed = asyncio.Event()
         self._demo = None
+        self.wizard: NewProjectWizard | None = None
         self._tasks: set[asyncio.Task] = set()
         self._stall_timer = self._timer(STALL_CHECK_MS, self._check_stalls)
         self._server_timer = self._timer(SERVER_STATUS_MS, self._show_server)
@@ -67,17 +70,21 @@ class DesktopApp(QObject):
         self.window.remove_requested.connect(self.remove_project)
         self.window.export_requested.connect(self.export_report)
         self.window.settings_requested.connect(self.show_settings)
+        self.window.new_project_requested.connect(self.show_new_project)
         self.window.close_requested.connect(lambda: self._spawn(self.shutdown()))
         self.window.set_recent(self.settings.recent_projects())
 
     # ---------------------------------------------------------------- lifecycle
 
-    async def start(self, projects: list[str], demo: bool = False) -> None:
+    async def start(self, projects: list[str], demo: bool = False,
+                    mirrors: list[tuple[str, str | None]] | None = None) -> None:
         """Create the server inside the running loop (never in a constructor), then open the projects."""
         if self.preferences.server_enabled:
             await self._start_server()
         self.window.restore_layout(*self.settings.window_state())
-        for project in projects or ([] if demo else self.settings.open_projects()):
+        for url, token in mirrors or []:
+            self.open_remote(url, token)
+        for project in projects or ([] if demo or mirrors else self.settings.open_projects()):
             self.open_project(project)
         if demo:
             from .demo import DemoBuild
@@ -95,11 +102,14 @@ class DesktopApp(QObject):
         """Stop watchers, the server, the demo and every timer; then let the window close."""
         if self.closed.is_set():
             return
-        self.settings.set_open_projects([s.folder for s in self.sessions.values() if s.folder != self._demo_folder()])
+        self.settings.set_open_projects([s.folder for s in self.sessions.values()
+                                         if s.folder != self._demo_folder() and isinstance(s.watcher, ProjectWatcher)])
         self.settings.save_window_state(self.window.saveGeometry(), self.window.saveState())
         self.settings.sync()
         for timer in (self._stall_timer, self._server_timer, self._load_timer):
             timer.stop()
+        if self.wizard is not None:
+            self.wizard.stop()  # cancels a running creation and waits for its rollback
         for session_id in list(self.sessions):
             self._close_session(session_id)
         if self._demo is not None:
@@ -145,6 +155,23 @@ class DesktopApp(QObject):
             self.window.set_recent(self.settings.recent_projects())
         return session
 
+    def open_remote(self, url: str, token: str | None = None) -> Session | None:
+        """A read-only mirror of a remote server's session (not re-served: it has no engine here)."""
+        try:
+            source = RemoteSource(url, token)
+        except ValueError as exc:
+            self.window.statusBar().showMessage(str(exc), 8000)
+            return None
+        source.session_id = session_id_for(None, source.session_id, self.sessions.keys())
+        session = Session(source, self.preferences.stall_minutes)
+        session.status_changed.connect(self._on_status_changed)
+        session.alert.connect(self._on_alert)
+        self.sessions[source.session_id] = session
+        self.window.add_session(source.session_id, session.view, source.session_id, "pending", 0.0, url)
+        session.start()
+        self._load_timer.start()
+        return session
+
     def remove_project(self, session_id: str) -> None:
         self._close_session(session_id)
         self._on_status_changed("")
@@ -154,7 +181,7 @@ class DesktopApp(QObject):
         if session is None:
             return
         session.stop()
-        if self.server is not None:
+        if self.server is not None and isinstance(session.watcher, ProjectWatcher):
             self.server.remove_session(session_id)
         self.window.remove_session(session_id)
         session.deleteLater()
@@ -214,7 +241,8 @@ class DesktopApp(QObject):
             return
         self.server, self.server_error = server, ""
         for session in self.sessions.values():
-            server.add_session(session.watcher)
+            if isinstance(session.watcher, ProjectWatcher):
+                server.add_session(session.watcher)
 
     async def _stop_server(self) -> None:
         if self.server is not None:
@@ -231,6 +259,21 @@ class DesktopApp(QObject):
         dialog = SettingsDialog(self.preferences, self.window)
         dialog.saved.connect(lambda: self._spawn(self.apply_preferences(dialog.result_preferences())))
         dialog.open()
+
+    def show_new_project(self) -> None:
+        if self.wizard is not None:  # one wizard at a time: bring it back to the front
+            self.wizard.raise_()
+            self.wizard.activateWindow()
+            return
+        wizard = self.wizard = NewProjectWizard(self.window)
+        wizard.project_created.connect(lambda folder: self.open_project(folder))
+        wizard.finished.connect(lambda _result: self._wizard_closed(wizard))
+        wizard.open()  # open(), not exec(): never a nested event loop under qasync
+
+    def _wizard_closed(self, wizard: NewProjectWizard) -> None:
+        if self.wizard is wizard:
+            self.wizard = None
+        wizard.deleteLater()
 
     async def apply_preferences(self, preferences: Preferences) -> None:
         server_changed = (preferences.server_enabled, preferences.host, preferences.port, preferences.token) != (
@@ -289,7 +332,7 @@ def _dark_palette() -> QPalette:
     return palette
 
 
-def run_window(projects: list[str], demo: bool) -> int:
+def run_window(projects: list[str], demo: bool, mirrors: list[tuple[str, str | None]] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("BuildRunner Desktop")
     app.setOrganizationName("BuildRunner")
@@ -301,7 +344,7 @@ def run_window(projects: list[str], demo: bool) -> int:
 
     async def main() -> int:
         started = time.perf_counter()
-        await desktop.start(projects, demo)
+        await desktop.start(projects, demo, mirrors)
         log.info("window shown in %.0f ms", (time.perf_counter() - started) * 1000)
         await desktop.closed.wait()
         return 0

@@ -35,8 +35,36 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-clients", type=_positive_int, default=200, help="most clients at once (default 200)")
     serve.add_argument("--demo", action="store_true", help="also serve a demo project with a simulated build")
 
+    mirror = commands.add_parser(
+        "mirror", help="open the window as a read-only mirror of a remote server's session",
+        description="Open the window as a read-only mirror of a remote server's session.")
+    mirror.add_argument("url", metavar="URL", help="the session's ws://HOST:PORT/api/build/stream/ID")
+    mirror.add_argument("--token", help="the server's access token")
+
     commands.add_parser("schema", help="print the JSON Schema of every protocol message",
                         description="Print the JSON Schema of every protocol message.")
+
+    init = commands.add_parser(
+        "init", help="create a new project and register its alias",
+        description="Create a new BuildRunner project in PATH (a new or empty folder), exactly as the window's "
+                    "wizard does, and register ALIAS. Anything that fails is undone.")
+    init.add_argument("alias", metavar="ALIAS", help="a short name for the project (letters, digits, - and _)")
+    init.add_argument("path", metavar="PATH", help="the project folder: new, or empty")
+    init.add_argument("--name", help="the project's name (default: the PRD's, else the folder's name)")
+    init.add_argument("--description", help="a one-paragraph description (default: the PRD's)")
+    init.add_argument("--prd", metavar="FILE", help='a JSON PRD: {"name", "description", "features": '
+                      '[{"name", "description"}], "tech_stack": [...]}')
+    init.add_argument("--install-buildrunner", action="store_true",
+                      help="also install BuildRunner with pipx (needs pipx and the network)")
+
+    aliases = commands.add_parser("aliases", help="show or edit the alias registry",
+                                  description="Show (list, the default) or edit the alias registry.")
+    aliases_actions = aliases.add_subparsers(dest="aliases_action", metavar="ACTION")
+    aliases_actions.add_parser("list", help="list the registered aliases (the default)",
+                               description="List the registered aliases and their folders.")
+    remove = aliases_actions.add_parser("remove", help="unregister an alias (its folder is left alone)",
+                                        description="Unregister an alias. Its folder is left alone.")
+    remove.add_argument("alias", metavar="ALIAS")
     return parser
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from .project.registry_read import resolve_project
@@ -52,3 +56,116 @@ def schema() -> int:
 
     sys.stdout.write(json.dumps(json_schemas(), indent=2) + "\n")
     return 0
+
+
+def init(alias: str, path: str, name: str | None, description: str | None, prd: str | None,
+         install_buildrunner: bool) -> int:
+    """`init ALIAS PATH`: the wizard's initializer, printing each step as it runs and, last, the project folder."""
+    from pathlib import Path
+
+    from .project.initializer import (
+        ROLLBACK,
+        STEP_IDS,
+        STEP_LABELS,
+        InitCancelled,
+        InitError,
+        PRDError,
+        ProjectInitializer,
+        ProjectRequest,
+        load_prd,
+    )
+
+    features, tech_stack = [], []
+    if prd is not None:
+        try:
+            loaded = load_prd(Path(prd))
+        except PRDError as exc:
+            _error(str(exc))
+            return 2
+        name = loaded.name if name is None else name
+        description = loaded.description if description is None else description
+        features, tech_stack = loaded.features, loaded.tech_stack
+    request = ProjectRequest(alias=alias, path=Path(path), name=name or "", description=description or "",
+                             features=features, tech_stack=tech_stack, install_buildrunner=install_buildrunner)
+    started: set[str] = set()
+
+    def progress(step: str, message: str, fraction: float) -> None:
+        if step == ROLLBACK:
+            line = f"      undo: {message}"
+        elif step not in started:
+            started.add(step)
+            line = f"[{STEP_IDS.index(step) + 1}/{len(STEP_IDS)}] {message}"
+        else:
+            line = f"      {message}"
+        with contextlib.suppress(OSError):  # a closed stdout (`| head`) must not fail, and so undo, the run
+            print(line, flush=True)
+
+    cancel = threading.Event()
+    with _cancel_on_signals(cancel):
+        try:
+            folder = ProjectInitializer(request, progress, cancel).run()
+        except InitCancelled as exc:
+            _error("init cancelled; " + (str(exc) if exc.leftovers else "everything it created was removed"))
+            return 130
+        except InitError as exc:
+            if exc.step == "validate":
+                _error(exc.message)
+                return 1 if "registry" in exc.fields else 2
+            undone = "" if exc.leftovers else "; everything it created was removed"
+            _error(f"init failed at '{STEP_LABELS.get(exc.step, exc.step)}': {exc.message}{undone}")
+            return 1
+    print(folder, flush=True)
+    return 0
+
+
+@contextlib.contextmanager
+def _cancel_on_signals(cancel: threading.Event) -> Iterator[None]:
+    """Ctrl+C or SIGTERM during `init` cancels it (so it rolls back); a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def aliases(action: str | None, alias: str | None) -> int:
+    """`aliases [list]` prints `ALIAS  PATH` lines; `aliases remove ALIAS` unregisters (the folder stays)."""
+    from pathlib import Path
+
+    from .project import registry
+
+    try:
+        if action == "remove":
+            assert alias is not None
+            path = registry.unregister(alias)
+            print(f"removed alias '{alias}' (it pointed to {path or '-'}; the folder is left as it was)")
+            return 0
+        entries = registry.list_aliases()
+    except registry.UnknownAliasError as exc:
+        _error(str(exc))
+        return 2
+    except registry.RegistryError as exc:
+        _error(str(exc))
+        return 1
+    if not entries:
+        print(f"buildrunner-gui: no aliases registered in {registry.buildrunner_home()}", file=sys.stderr)
+        return 0
+    width = max(len(entry.alias) for entry in entries)
+    for entry in entries:
+        missing = "" if entry.path and Path(entry.path).expanduser().is_dir() else "  (folder missing)"
+        print(f"{entry.alias:<{width}}  {entry.path or '-'}{missing}")
+    return 0
+
+
+def _error(message: str) -> None:
+    print(f"buildrunner-gui: {message}", file=sys.stderr, flush=True)

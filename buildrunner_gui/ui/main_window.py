@@ -29,6 +29,7 @@ _STATUS_TITLES = {"failed": "failed", "in_progress": "building", "completed": "c
 
 
 class MainWindow(QMainWindow):
+    new_project_requested = Signal()
     open_folder_requested = Signal(str)
     open_alias_requested = Signal(str)
     remove_requested = Signal(str)
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&New Project…", QKeySequence.StandardKey.New, self.new_project_requested.emit)
         self._action(file_menu, "&Open Project Folder…", QKeySequence.StandardKey.Open, self._ask_folder)
         self._action(file_menu, "Open Project by &Alias…", "Ctrl+Shift+O", self._ask_alias)
         self.recent_menu = QMenu("Open &Recent", self)

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from ..model.alerts import StallWatch, transition_alert
+from ..sources.remote import RemoteSource
 from ..sources.watcher import ProjectWatcher
 from .session_view import SessionView
 
@@ -24,7 +25,7 @@ class Session(QObject):
     status_changed = Signal(str)  # session_id
     alert = Signal(str, str, str)  # session_id, kind, text
 
-    def __init__(self, watcher: ProjectWatcher, stall_minutes: float = 10.0,
+    def __init__(self, watcher: ProjectWatcher | RemoteSource, stall_minutes: float = 10.0,
                  publish: Callable[[str, list[Message]], None] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.watcher = watcher
@@ -38,6 +39,9 @@ class Session(QObject):
         self._stall = StallWatch(stall_minutes, last_activity=time.monotonic())
         self._had_status = False
         watcher.messages.connect(self._on_batch)
+        reloads = getattr(watcher, "reloads", None)  # a remote source can replace its whole state
+        if reloads is not None:
+            reloads.connect(lambda _status: self.load())
 
     @property
     def session_id(self) -> str:

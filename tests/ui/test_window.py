@@ -219,3 +219,25 @@ def test_demo_runs_in_the_window(run, settings_file):
             await desktop.shutdown()
 
     run(scenario(), timeout=40)
+
+
+def test_mirror_window_follows_a_remote_server(run, sample_project, settings_file):
+    from tests.server.conftest import mirror
+
+    async def scenario():
+        async with mirror([sample_project]) as server:
+            desktop = DesktopApp(AppSettings(settings_file), server_port=0)
+            await desktop.start([], mirrors=[(server.url_for("br3-sample"), None)])
+            try:
+                await wait_for(lambda: all(s.loaded for s in desktop.sessions.values()) and desktop.sessions)
+                session = next(iter(desktop.sessions.values()))
+                assert session.view.features.model.rowCount() == 17
+                assert session.percent == 99.1
+                write_checkpoint(sample_project, "zz_remote", timestamp="2030-01-01T00:00:00", completion=12)
+                await wait_for(lambda: session.percent == 12.0)
+                assert desktop.server is not None and "br3-sample" not in desktop.server.sessions, \
+                    "a mirror is read-only and not re-served"
+            finally:
+                await desktop.shutdown()
+
+    run(scenario())
