@@ -155,6 +155,10 @@ class MirrorServer:
     # ---------------------------------------------------------------- HTTP and handshake
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if getattr(request, "method", "GET") != "GET":  # read-only: nothing here accepts a body
+            refused = _text(405, "only GET is served")
+            refused.headers["Allow"] = "GET"
+            return refused
         refusal = self.access.check(request.path, request.headers)
         if refusal is not None:
             return _text(*refusal)

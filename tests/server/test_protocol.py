@@ -290,6 +290,7 @@ def test_stalled_client_beside_a_live_one(run, project, monkeypatch):
     async def scenario():
         async with mirror([project]) as server:
             stalled = await open_client(server, "proj", max_queue=1)
+            stalled_channel = next(iter(server._channels["proj"]))
             live = await open_client(server, "proj")
             await receive(live)
             await receive(live)
@@ -304,6 +305,10 @@ def test_stalled_client_beside_a_live_one(run, project, monkeypatch):
                 while stalled.state.name != "CLOSED" and server.client_count("proj") > 1:
                     await asyncio.sleep(0.05)
             assert server.client_count("proj") == 1
+            async with asyncio.timeout(10):
+                while stalled_channel.connection.protocol.close_sent is None:
+                    await asyncio.sleep(0.05)
+            assert stalled_channel.connection.protocol.close_sent.code == 1013
             await live.send(json.dumps({"type": "ping"}))
             assert (await receive_until(live, lambda m: m["type"] == "pong"))[-1]["type"] == "pong"
             await live.close()
@@ -358,3 +363,27 @@ def test_resume_sent_at_once_keeps_connection_and_status(run, project):
             await again.close()
 
     run(scenario())
+
+
+def test_only_get_is_served(run, project):
+    async def scenario():
+        async with mirror([project]) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
+            answer = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+            assert answer.startswith(b"HTTP/1.1 405"), answer[:80]
+            assert b"Allow: GET" in answer
+
+    run(scenario())
+
+
+def test_session_ids_from_alias_or_folder_name_are_unique():
+    from buildrunner_gui.model.session_ids import session_id_for
+
+    assert session_id_for("my-app", "folder") == "my-app"
+    assert session_id_for(None, "My Project (v2)!") == "MyProjectv2"
+    assert session_id_for(None, "x" * 80) == "x" * 64
+    assert session_id_for(None, "app", ["app"]) == "app-2"
+    assert session_id_for(None, "app", ["app", "app-2"]) == "app-3"
+    assert len(session_id_for(None, "y" * 80, ["y" * 64])) <= 64
