@@ -64,3 +64,22 @@ def test_serve_rejects_an_unknown_project():
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_serve_beyond_loopback_generates_and_prints_a_token(sample_project: Path):
+    process, lines = start_serve(str(sample_project), "--host", "0.0.0.0")
+    try:
+        assert lines[0].startswith("serving ws://0.0.0.0:")
+        port = lines[0].split(":")[2].split("/")[0]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        stderr = process.stderr.read() if process.stderr else ""
+        token = stderr.split("access token ")[1].split()[0]
+        assert len(token) >= 24 and port.isdigit()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
