@@ -6,21 +6,14 @@ import logging
 import os
 import sys
 
-from .cli import build_parser
+from .cli import parse_arguments
 
 
 def main(argv: list[str] | None = None) -> int:
     from .runtime import tune_garbage_collector
 
     tune_garbage_collector()
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if args.command is None:
-        args.projects = [value for value in extra if not value.startswith("-")]
-        if len(args.projects) != len(extra):
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    elif extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    parser, args = parse_arguments(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else os.environ.get("BUILDRUNNER_LOG_LEVEL", "WARNING").upper(),
         format="%(levelname)s %(name)s: %(message)s",

@@ -68,6 +68,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_window_parser() -> argparse.ArgumentParser:
+    """`buildrunner-gui [PROJECT ...]`: argparse cannot mix free positionals with subcommands, so the window's
+    own form has its own parser (chosen when the first positional is not a command)."""
+    parser = argparse.ArgumentParser(
+        prog="buildrunner-gui",
+        description="Open the window on PROJECTs (folders or registered aliases); with none, the last session's.",
+        epilog=f"Commands: {', '.join(command_names())} (buildrunner-gui COMMAND --help).",
+    )
+    parser.add_argument("--version", action="version", version=f"buildrunner-gui {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    parser.add_argument("--demo", action="store_true", help="monitor a demo project with a simulated build")
+    parser.add_argument("projects", nargs="*", metavar="PROJECT", help="project folders or registered aliases")
+    parser.set_defaults(command=None)
+    return parser
+
+
+def command_names() -> list[str]:
+    parser = build_parser()
+    for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
+def parse_arguments(argv: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """Pick the command parser or the window parser by the first positional argument."""
+    first = next((value for value in argv if not value.startswith("-")), None)
+    parser = build_parser() if first in command_names() or (first is None and any(
+        value in ("-h", "--help") for value in argv)) else build_window_parser()
+    return parser, parser.parse_args(argv)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:

@@ -131,3 +131,20 @@ def test_entry_point_script_is_installed():
     assert script.exists(), "the buildrunner-gui command must be installed beside the interpreter"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
+
+
+@pytest.mark.parametrize(("argv", "command", "projects"), [
+    (["some/project"], None, ["some/project"]),
+    (["--debug", "a", "b"], None, ["a", "b"]),
+    (["--demo"], None, []),
+    ([], None, []),
+    (["status", "x"], "status", None),
+    (["--debug", "serve", "x", "--port", "0"], "serve", ["x"]),
+])
+def test_project_arguments_and_commands_are_told_apart(argv, command, projects):
+    from buildrunner_gui.cli import parse_arguments
+
+    _, args = parse_arguments(argv)
+    assert args.command == command
+    if projects is not None:
+        assert args.projects == projects

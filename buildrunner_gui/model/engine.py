@@ -30,6 +30,7 @@ TERMINAL_LINES = 1_000
 FILE_EVENTS = 200
 ERROR_EVENTS = 100
 REPLAY_EVENTS = 10_000
+REPLAY_BYTES = 8 * 1024 * 1024  # and at most about this much text: a resume past it gets a fresh status
 SNAPSHOT_CHECKPOINTS = 500
 SNAPSHOT_LINE_CHARS = 1_000  # long lines are clipped in the snapshot (events carry them whole)
 MONITOR_SOURCE = "buildrunner-gui"
@@ -80,7 +81,8 @@ class SessionEngine:
         self._terminal: deque[dict[str, Any]] = deque(maxlen=TERMINAL_LINES)
         self._files: deque[dict[str, Any]] = deque(maxlen=FILE_EVENTS)
         self._errors: deque[dict[str, Any]] = deque(maxlen=ERROR_EVENTS)
-        self._replay: deque[Message] = deque(maxlen=REPLAY_EVENTS)
+        self._replay: deque[tuple[Message, int]] = deque()  # (event, approximate size)
+        self._replay_bytes = 0
 
     # ---------------------------------------------------------------- applying changes
 
@@ -192,8 +194,10 @@ class SessionEngine:
     def _rederive(self, out: list[Message], touched: list[Checkpoint], removed: list[Checkpoint]) -> None:
         self._history = figures.ordered(self._checkpoints.values())
         current = figures.latest(self._history)
-        features = [self._reuse(item) for item in figures.shown_features(self._registry, current)]
+        features = [_reuse(self._features, item) for item in figures.shown_features(self._registry, current)]
         components = figures.shown_components(features, current, self._component_index)
+        if current is not None and current.components:
+            components = [_reuse(self._components, item) for item in components]
 
         for checkpoint in removed:
             if all(c.id != checkpoint.id for c in self._history):
@@ -212,12 +216,6 @@ class SessionEngine:
         if progress != self._progress:
             self._progress = progress
             out.append(self._event("build_progress", progress.public()))
-
-    def _reuse(self, feature: Item) -> Item:
-        """The feature shown before, when it was written exactly the same way: unchanged items stay the
-        same objects, so the diff and the component cache recognise them by identity."""
-        old = self._features.get(feature.id)
-        return old if old is not None and old.raw == feature.raw else feature
 
     def _diff_items(
         self, before: dict[str, Item], after_list: Sequence[Item], kind: str, out: list[Message]
@@ -247,8 +245,16 @@ class SessionEngine:
         self.seq += 1
         message = self._common(message_type)
         message.update(body)
-        self._replay.append(message)
+        self._remember(message)
         return message
+
+    def _remember(self, message: Message) -> None:
+        """Keep the event for resuming clients, within both the count and the size bound."""
+        size = 300 + len(message.get("output") or "") + len(message.get("content") or "")
+        self._replay.append((message, size))
+        self._replay_bytes += size
+        while len(self._replay) > REPLAY_EVENTS or self._replay_bytes > REPLAY_BYTES:
+            self._replay_bytes -= self._replay.popleft()[1]
 
     def _item_event(self, kind: str, item: Item, removed: bool) -> Message:
         body = {f"{kind}_id": item.id, **item.public(), "removed": removed}
@@ -315,10 +321,10 @@ class SessionEngine:
             return None
         if last_seq == self.seq:
             return []
-        if not self._replay or self._replay[0]["seq"] > last_seq + 1:
+        if not self._replay or self._replay[0][0]["seq"] > last_seq + 1:
             return None
-        start = last_seq + 1 - self._replay[0]["seq"]
-        return list(self._replay)[start:]
+        start = last_seq + 1 - self._replay[0][0]["seq"]
+        return [message for message, _ in list(self._replay)[start:]]
 
     @property
     def project_name(self) -> str:
@@ -354,6 +360,13 @@ class SessionEngine:
             ],
         }
 
+
+
+def _reuse(shown: dict[str, Item], item: Item) -> Item:
+    """The item shown before, when it was written exactly the same way: unchanged items stay the same
+    objects, so the diff and the component index recognise them by identity."""
+    old = shown.get(item.id)
+    return old if old is not None and old.raw == item.raw else item
 
 
 def _checkpoint_row(checkpoint: Checkpoint) -> dict[str, Any]:

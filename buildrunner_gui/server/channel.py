@@ -112,6 +112,9 @@ class ClientChannel:
                     self.queued_bytes -= len(frame)
                     await self.connection.send(frame)
                     self._stuck_since = time.monotonic() if self._queue else None
+                    # Let the GUI and the other clients' senders run between frames: under qasync every woken
+                    # sender runs in one pass of Qt's timers, so a burst would otherwise freeze the window.
+                    await asyncio.sleep(0)
                 if self.lagging:
                     self.lagging = False
                     self.send_control(self._fresh_status())

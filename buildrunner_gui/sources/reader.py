@@ -25,7 +25,7 @@ from ..model.jsonbytes import MAX_FILE_BYTES, ParseError
 from ..model.messages import ChangeType
 
 LOG_TAIL_BYTES = 256 * 1024  # how much of an existing log is shown when monitoring starts
-LOG_CHUNK_BYTES = 256 * 1024  # at most this much new log text per read; the rest on the next pass
+LOG_CHUNK_BYTES = 32 * 1024  # at most this much new log text per read; the rest on the next pass
 
 Signature = tuple[int, int, int]  # (mtime_ns, size, inode)
 
@@ -64,7 +64,11 @@ class ProjectReader:
         self.state_dir_present = os.path.isdir(self._abs(STATE_DIR))
         inputs: list[SourceInput] = [StateDirChanged(self.state_dir_present, at_start=True)]
         for rel in self._walk():
-            inputs.extend(self._read_file(rel, None, announce=False).inputs)
+            result = self._read_file(rel, None, announce=False)
+            inputs.extend(result.inputs)
+            while result.more:  # a log's tail comes in several chunks
+                result = self._read_file(rel, None, announce=False)
+                inputs.extend(result.inputs)
         return inputs
 
     def stale_paths(self) -> list[str]:

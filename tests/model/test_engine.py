@@ -459,3 +459,15 @@ def test_replay_buffer_keeps_last_10000_events(make_engine):
     assert len(resumed) == 10_000
     assert [m["seq"] for m in resumed] == list(range(51, total + 1))
     assert engine.events_after(engine.epoch, total - 1) == [out[-1]]
+
+
+def test_replay_buffer_is_bounded_by_size_too():
+    engine = engine_module.SessionEngine("s", "s")
+    epoch = engine.epoch
+    chunk = "x" * (1024 * 1024)
+    for _ in range(20):
+        engine.apply([LogAppended(".buildrunner/logs/big.log", chunk)])
+    assert engine._replay_bytes <= engine_module.REPLAY_BYTES
+    assert engine.events_after(epoch, 0) is None, "evicted events cannot be replayed: a status is due"
+    recent = engine.events_after(epoch, engine.seq - 2)
+    assert recent is not None and [m["seq"] for m in recent] == [engine.seq - 1, engine.seq]
