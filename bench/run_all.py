@@ -1,6 +1,6 @@
 """Run every benchmark script in turn, each in its own process, and print their tables.
 
-Run: .venv/bin/python bench/run_all.py [name ...]   (names: status registry watch_latency burst; default all)
+Run: .venv/bin/python bench/run_all.py [name ...]   (names: status registry watch_latency burst server; default all)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("status", "registry", "watch_latency", "burst")
+SCRIPTS = ("status", "registry", "watch_latency", "burst", "server")
 
 
 def run(name: str) -> int:
