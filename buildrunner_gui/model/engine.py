@@ -30,7 +30,7 @@ TERMINAL_LINES = 1_000
 FILE_EVENTS = 200
 ERROR_EVENTS = 100
 REPLAY_EVENTS = 10_000
-REPLAY_BYTES = 2 * 1024 * 1024  # and at most about this much text: a resume past it gets a fresh status
+REPLAY_BYTES = 4 * 1024 * 1024  # and at most about this much text: a resume past it gets a fresh status
 SNAPSHOT_CHECKPOINTS = 500
 SNAPSHOT_LINE_CHARS = 1_000  # long lines are clipped in the snapshot (events carry them whole)
 MONITOR_SOURCE = "buildrunner-gui"
@@ -250,7 +250,7 @@ class SessionEngine:
 
     def _remember(self, message: Message) -> None:
         """Keep the event for resuming clients, within both the count and the size bound."""
-        size = 300 + len(message.get("output") or "") + len(message.get("content") or "")
+        size = 100 + len(message.get("output") or "") + len(message.get("content") or "")
         self._replay.append((message, size))
         self._replay_bytes += size
         while len(self._replay) > REPLAY_EVENTS or self._replay_bytes > REPLAY_BYTES:
