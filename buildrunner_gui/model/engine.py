@@ -366,7 +366,9 @@ def _reuse(shown: dict[str, Item], item: Item) -> Item:
     """The item shown before, when it was written exactly the same way: unchanged items stay the same
     objects, so the diff and the component index recognise them by identity."""
     old = shown.get(item.id)
-    return old if old is not None and old.raw == item.raw else item
+    if old is None or old is item:
+        return item
+    return old if old.raw == item.raw else item
 
 
 def _checkpoint_row(checkpoint: Checkpoint) -> dict[str, Any]:

@@ -8,6 +8,7 @@ the expected kind of value is rejected ("wrong shape").
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,9 +118,11 @@ class Item:
         }
 
 
-def parse_items(value: Any, prefix: str) -> list[Item]:
+def parse_items(value: Any, prefix: str, previous: Sequence[Item] = ()) -> list[Item]:
     """A list of item objects, or an object mapping id -> item object. Duplicate ids: the last one wins,
-    in the place of the first."""
+    in the place of the first. An entry written exactly as the one at the same place in `previous` (the last
+    parse of the same file) is that item again: a large registry re-read after a small change rebuilds
+    only the items that changed."""
     entries: list[tuple[str, Any]]
     if isinstance(value, list):
         entries = [(f"{prefix}-{index + 1}", entry) for index, entry in enumerate(value)]
@@ -128,12 +131,14 @@ def parse_items(value: Any, prefix: str) -> list[Item]:
     else:
         return []
     items: dict[str, Item] = {}
-    for fallback_id, entry in entries:
+    reusable = len(previous)
+    for position, (fallback_id, entry) in enumerate(entries):
         if isinstance(entry, str) and entry.strip():
             entry = {"id": entry}
         if not isinstance(entry, dict):
             continue
-        item = Item.from_raw(entry, fallback_id)
+        old = previous[position] if position < reusable else None
+        item = old if old is not None and old.raw == entry else Item.from_raw(entry, fallback_id)
         items[item.id] = item
     return list(items.values())
 
@@ -268,9 +273,10 @@ class FeatureRegistry(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | list[Any]) -> FeatureRegistry:
+    def from_json(cls, data: dict[str, Any] | list[Any], previous: FeatureRegistry | None = None) -> FeatureRegistry:
+        before = previous.features if previous is not None else ()
         if isinstance(data, list):
-            return cls.model_construct(features=parse_items(data, "feature"))
+            return cls.model_construct(features=parse_items(data, "feature", before))
         merged: list[Any] = []
         lists = [data.get("features")] + [
             value for key, value in data.items() if key != "features" and key.endswith("_features")
@@ -287,16 +293,17 @@ class FeatureRegistry(BaseModel):
             "status": _text(data.get("status")),
             "last_updated": _text(data.get("last_updated")),
             "description": _text(data.get("description")),
-            "features": parse_items(merged, "feature"),
+            "features": parse_items(merged, "feature", before),
             "metrics": data.get("metrics") if isinstance(data.get("metrics"), dict) else {},
         })
 
 
-def parse_registry(data: bytes) -> FeatureRegistry:
+def parse_registry(data: bytes, previous: FeatureRegistry | None = None) -> FeatureRegistry:
+    """`previous`: the last good parse of the same file, whose unchanged items are reused."""
     raw = load_json(data)
     if not isinstance(raw, dict | list):
         raise ParseError("wrong_shape", f"the feature registry must be a JSON object or list, not {_json_kind(raw)}")
-    return FeatureRegistry.from_json(raw)
+    return FeatureRegistry.from_json(raw, previous)
 
 
 class Document(BaseModel):

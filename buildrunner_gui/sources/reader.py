@@ -12,7 +12,7 @@ import stat
 from dataclasses import dataclass
 
 from ..model.classify import PARSED_TYPES, STATE_DIR, classify, is_relevant
-from ..model.formats import parse_checkpoint, parse_document, parse_registry
+from ..model.formats import FeatureRegistry, parse_checkpoint, parse_document, parse_registry
 from ..model.inputs import (
     FileFailed,
     FileRead,
@@ -56,6 +56,7 @@ class ProjectReader:
         # Paths whose very first read failed: their next good read is still their creation.
         self._never_read: set[str] = set()
         self._good_bytes: dict[str, bytes] = {}  # last cleanly parsed content of each parsed file
+        self._records: dict[str, object] = {}  # and what it parsed into (a registry reuses its unchanged items)
 
     # ---------------------------------------------------------------- whole-tree passes
 
@@ -165,8 +166,9 @@ class ProjectReader:
                     # clock tick look alike otherwise.
                     self._known[rel] = signature
                     return ReadResult([], [], [])
-                record = _parse(file_type, data, rel, info.st_mtime)
+                record = _parse(file_type, data, rel, info.st_mtime, self._records.get(rel))
                 self._good_bytes[rel] = data
+                self._records[rel] = record
             self._known[rel] = signature
             self._never_read.discard(rel)
             return ReadResult([FileRead(rel, file_type, change, record, info.st_size, info.st_mtime, announce)], [], [])
@@ -236,6 +238,7 @@ class ProjectReader:
     def _forget(self, rel: str, change: ChangeType) -> list[SourceInput]:
         self._never_read.discard(rel)
         self._good_bytes.pop(rel, None)
+        self._records.pop(rel, None)
         if self._known.pop(rel, None) is None:
             return []
         self._logs.pop(rel, None)
@@ -291,11 +294,11 @@ class ProjectReader:
         return found
 
 
-def _parse(file_type: str, data: bytes, rel: str, mtime: float):
+def _parse(file_type: str, data: bytes, rel: str, mtime: float, previous: object = None):
     if file_type == "checkpoint":
         return parse_checkpoint(data, rel.rsplit("/", 1)[-1], mtime)
     if file_type == "features":
-        return parse_registry(data)
+        return parse_registry(data, previous if isinstance(previous, FeatureRegistry) else None)
     return parse_document(data, rel)
 
 
