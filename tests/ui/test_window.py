@@ -241,3 +241,23 @@ def test_mirror_window_follows_a_remote_server(run, sample_project, settings_fil
                 await desktop.shutdown()
 
     run(scenario())
+
+
+def test_dropping_a_folder_opens_it(run, sample_project, settings_file):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    async def scenario():
+        desktop = await opened(settings_file, [])
+        try:
+            data = QMimeData()
+            data.setUrls([QUrl.fromLocalFile(str(sample_project))])
+            drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                              Qt.KeyboardModifier.NoModifier)
+            desktop.window.dropEvent(drop)
+            await wait_for(lambda: len(desktop.sessions) == 1 and all(s.loaded for s in desktop.sessions.values()))
+            assert next(iter(desktop.sessions.values())).view.features.model.rowCount() == 17
+        finally:
+            await desktop.shutdown()
+
+    run(scenario())
