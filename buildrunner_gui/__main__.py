@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     from .project.registry_read import UnknownProjectError
 
     try:
+        if args.self_test:
+            from .self_test import run_self_test
+
+            return run_self_test()
         if args.command == "status":
             return commands.status(args.project, args.json)
         if args.command == "serve":

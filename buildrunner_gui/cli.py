@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"buildrunner-gui {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("--demo", action="store_true", help="monitor a demo project with a simulated build")
+    parser.add_argument("--self-test", action="store_true", help="check that this build works, then exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     status = commands.add_parser("status", help="print a project's state once and exit",
@@ -79,6 +80,7 @@ def build_window_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"buildrunner-gui {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("--demo", action="store_true", help="monitor a demo project with a simulated build")
+    parser.add_argument("--self-test", action="store_true", help="check that this build works, then exit")
     parser.add_argument("projects", nargs="*", metavar="PROJECT", help="project folders or registered aliases")
     parser.set_defaults(command=None)
     return parser

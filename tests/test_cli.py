@@ -148,3 +148,9 @@ def test_project_arguments_and_commands_are_told_apart(argv, command, projects):
     assert args.command == command
     if projects is not None:
         assert args.projects == projects
+
+
+def test_self_test_from_source():
+    result = run("--self-test")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("self-test ok:")
