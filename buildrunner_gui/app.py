@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from .model.alerts import worst_status
 from .model.session_ids import session_id_for
+from .os_signals import stop_on_signals
 from .project.registry_read import UnknownProjectError, alias_for_path, resolve_project
 from .report import report_html, report_json
 from .server.mirror_server import MirrorServer
@@ -344,9 +345,14 @@ def run_window(projects: list[str], demo: bool, mirrors: list[tuple[str, str | N
 
     async def main() -> int:
         started = time.perf_counter()
-        await desktop.start(projects, demo, mirrors)
-        log.info("window shown in %.0f ms", (time.perf_counter() - started) * 1000)
-        await desktop.closed.wait()
+        # Ctrl+C in the terminal (or SIGTERM) closes the window the orderly way: settings saved, threads stopped.
+        restore = stop_on_signals(lambda: desktop.window.close())
+        try:
+            await desktop.start(projects, demo, mirrors)
+            log.info("window shown in %.0f ms", (time.perf_counter() - started) * 1000)
+            await desktop.closed.wait()
+        finally:
+            restore()
         return 0
 
     with loop:

@@ -7,10 +7,7 @@ same loop, exactly as inside the window. SIGINT/SIGTERM stop it cleanly: clients
 from __future__ import annotations
 
 import asyncio
-import signal
-import socket
 import sys
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import qasync
 from PySide6.QtCore import QCoreApplication
 
 from .model.session_ids import session_id_for
+from .os_signals import stop_on_signals
 from .project.registry_read import resolve_project
 from .server.mirror_server import MirrorServer
 from .sources.watcher import ProjectWatcher
@@ -64,7 +62,7 @@ def run_serve(
 
 async def _serve(server: MirrorServer, watchers: list[ProjectWatcher], demo_build) -> int:
     stop = asyncio.Event()
-    restore = _stop_on_signals(stop.set)
+    restore = stop_on_signals(stop.set)
     try:
         await server.start()
         for watcher in watchers:
@@ -89,33 +87,3 @@ async def _serve(server: MirrorServer, watchers: list[ProjectWatcher], demo_buil
         await server.stop()
         restore()
     return 0
-
-
-def _stop_on_signals(callback: Callable[[], None]) -> Callable[[], None]:
-    """SIGINT/SIGTERM -> callback on the loop. A wakeup socket makes the Qt loop notice the signal at once."""
-    loop = asyncio.get_running_loop()
-    reader, writer = socket.socketpair()
-    reader.setblocking(False)
-    writer.setblocking(False)
-    previous_fd = signal.set_wakeup_fd(writer.fileno())
-    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def on_wakeup() -> None:
-        try:
-            data = reader.recv(64)
-        except BlockingIOError:
-            return
-        if any(byte in (signal.SIGINT, signal.SIGTERM) for byte in data):
-            callback()
-
-    loop.add_reader(reader.fileno(), on_wakeup)
-
-    def restore() -> None:
-        loop.remove_reader(reader.fileno())
-        signal.set_wakeup_fd(previous_fd)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        reader.close()
-        writer.close()
-
-    return restore
