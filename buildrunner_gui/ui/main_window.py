@@ -11,12 +11,15 @@ from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
     QSplitter,
     QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -51,7 +54,7 @@ class MainWindow(QMainWindow):
         self._views: dict[str, SessionView] = {}
         splitter = QSplitter()
         splitter.setObjectName("main-splitter")
-        splitter.addWidget(self.sidebar)
+        splitter.addWidget(self._sidebar_with_buttons())
         splitter.addWidget(self.views)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([220, 980])
@@ -61,6 +64,29 @@ class MainWindow(QMainWindow):
         self.sidebar.session_selected.connect(self._show_session)
         self._quitting = False
         self._build_menus()
+
+    def _sidebar_with_buttons(self) -> QWidget:
+        """The project list with + (open a folder) and - (remove the selected project) under it."""
+        self.add_button = QToolButton()
+        self.add_button.setText("+")
+        self.add_button.setToolTip("Open a project folder (Ctrl+O)")
+        self.add_button.clicked.connect(self._ask_folder)
+        self.remove_button = QToolButton()
+        self.remove_button.setText("\u2212")  # a real minus sign, as wide as the plus
+        self.remove_button.setToolTip("Stop monitoring the selected project (Ctrl+W)")
+        self.remove_button.clicked.connect(self._remove_current)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(2, 2, 2, 2)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.sidebar)
+        layout.addLayout(buttons)
+        return panel
 
     # ---------------------------------------------------------------- sessions
 

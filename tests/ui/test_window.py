@@ -261,3 +261,23 @@ def test_dropping_a_folder_opens_it(run, sample_project, settings_file):
             await desktop.shutdown()
 
     run(scenario())
+
+
+def test_sidebar_buttons_and_keyboard_move_between_projects(run, sample_project, tmp_path, settings_file):
+    other = tmp_path / "other"
+    (other / ".buildrunner").mkdir(parents=True)
+
+    async def scenario():
+        desktop = await opened(settings_file, [str(sample_project), str(other)])
+        try:
+            window = desktop.window
+            assert window.current_session() == "other"
+            window.sidebar.step(1)
+            assert window.current_session() == "br3-sample"
+            assert window.views.currentWidget() is desktop.sessions["br3-sample"].view
+            window.remove_button.click()
+            assert list(desktop.sessions) == ["other"] and window.sidebar.count() == 1
+        finally:
+            await desktop.shutdown()
+
+    run(scenario())
