@@ -123,7 +123,8 @@ class SessionEngine:
         if entry.announce and not (entry.change == "modified" and self._unchanged(entry)):
             content = record.content if isinstance(record, Document) else None
             truncated = record.truncated if isinstance(record, Document) else False
-            out.append(self._file_change(entry.path, entry.file_type, entry.change, content, truncated))
+            size = entry.size if entry.file_type == "artifact" else None
+            out.append(self._file_change(entry.path, entry.file_type, entry.change, content, truncated, size))
         if isinstance(record, Checkpoint):
             if self._checkpoints.get(entry.path) == record:
                 return False
@@ -272,15 +273,19 @@ class SessionEngine:
         })
 
     def _file_change(
-        self, path: str, file_type: str, change: str, content: str | None = None, truncated: bool = False
+        self, path: str, file_type: str, change: str, content: str | None = None, truncated: bool = False,
+        size: int | None = None,
     ) -> Message:
-        message = self._event("file_change", {
+        body: dict[str, Any] = {
             "file_path": path,
             "file_type": file_type,
             "change_type": change,
             "content": content if file_type in DOCUMENT_TYPES else None,
             "truncated": truncated,
-        })
+        }
+        if size is not None:  # beyond protocol.md: lets a mirror list an artifact's size without asking
+            body["size"] = size
+        message = self._event("file_change", body)
         self._files.append({
             "file_path": path, "file_type": file_type, "change_type": change, "timestamp": message["timestamp"],
         })

@@ -101,8 +101,11 @@ def _file_change(state: dict[str, Any], message: Message) -> None:
             documents.append({"file_path": path, "title": title or path.rsplit("/", 1)[-1],
                               "size": len(content.encode()), "content": content, "truncated": message["truncated"]})
         state["documents"] = sorted(documents, key=lambda d: d["file_path"])
-    elif message["file_type"] == "artifact" and change in ("deleted", "moved"):
-        state["artifacts"] = [a for a in state["artifacts"] if a["file_path"] != path]
+    elif message["file_type"] == "artifact":
+        artifacts = [a for a in state["artifacts"] if a["file_path"] != path]
+        if change not in ("deleted", "moved") and isinstance(message.get("size"), int):
+            artifacts.append({"file_path": path, "size": message["size"], "modified": message["timestamp"]})
+        state["artifacts"] = sorted(artifacts, key=lambda a: a["file_path"])
 
 
 def _stats(items: list[dict[str, Any]]) -> dict[str, Any]:

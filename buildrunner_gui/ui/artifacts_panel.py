@@ -89,7 +89,9 @@ class ArtifactsPanel(QWidget):
         elif message.get("change_type") in ("created", "modified"):
             seen = parse_timestamp(message.get("timestamp"))
             when = seen.astimezone().strftime("%H:%M:%S") if seen else ""
-            self._put(path, None, f"updated {when}".strip(), updated=True)
+            size = message.get("size")
+            self._put(path, human_size(size) if isinstance(size, int) else None, f"updated {when}".strip(),
+                      updated=True)
 
     # ---------------------------------------------------------------- opening
 

@@ -313,11 +313,11 @@ def test_artifacts_load_and_follow_changes(qtbot, live: LiveProject) -> None:
 
     new = ".buildrunner/artifacts/phase-3/result.txt"
     feed(panel, live.write(new, "result\n"))
-    assert panel.row_text(new)[1] == "—"  # size unknown: the panel never stats files
+    assert panel.row_text(new)[1] == "7 B"  # the size the engine read, carried by the message (no stat here)
     assert panel.row_text(new)[2].startswith("updated")
 
     feed(panel, live.write(known, "changed and longer than before\n"))
-    assert panel.row_text(known)[1] == "457 B"  # the last known size stays
+    assert panel.row_text(known)[1] == "31 B"
     assert panel.row_text(known)[2].startswith("updated")
     assert panel.table.item(panel.paths().index(known), 2).font().italic()
 
