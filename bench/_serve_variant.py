@@ -32,8 +32,6 @@ import contextlib
 import json
 import os
 import resource
-import signal
-import socket
 import sys
 import time
 from functools import partial
@@ -47,6 +45,7 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from websockets.exceptions import ConnectionClosed
 
 from buildrunner_gui.model.engine import Message
+from buildrunner_gui.os_signals import stop_on_signals
 from buildrunner_gui.runtime import tune_garbage_collector
 from buildrunner_gui.server.channel import ClientChannel, encode
 from buildrunner_gui.server.mirror_server import MirrorServer
@@ -192,33 +191,6 @@ class Child:
                 reset_peak_rss()
             elif command == "quit":
                 self.stop.set()
-
-
-def stop_on_signals(callback: Any) -> Any:
-    """SIGINT/SIGTERM -> callback on the loop, through a wakeup socket (as headless.py does)."""
-    loop = asyncio.get_running_loop()
-    reader, writer = socket.socketpair()
-    reader.setblocking(False)
-    writer.setblocking(False)
-    previous_fd = signal.set_wakeup_fd(writer.fileno())
-    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def on_wakeup() -> None:
-        with contextlib.suppress(BlockingIOError):
-            if any(byte in (signal.SIGINT, signal.SIGTERM) for byte in reader.recv(64)):
-                callback()
-
-    loop.add_reader(reader.fileno(), on_wakeup)
-
-    def restore() -> None:
-        loop.remove_reader(reader.fileno())
-        signal.set_wakeup_fd(previous_fd)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        reader.close()
-        writer.close()
-
-    return restore
 
 
 async def serve(child: Child) -> int:

@@ -250,24 +250,14 @@ def make_desktop() -> tuple[Any, Any]:
     """What `run_window` and `main` do before the loop runs (GC tuning, logging, the app, the loop, DesktopApp)."""
     import logging
 
-    import qasync
-    from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication
-
-    from buildrunner_gui.app import DesktopApp, follow_system_colour_scheme
+    from buildrunner_gui.app import DesktopApp, make_application
     from buildrunner_gui.runtime import tune_garbage_collector
     from buildrunner_gui.settings import AppSettings
 
     tune_garbage_collector()
     logging.basicConfig(level=os.environ.get("BUILDRUNNER_LOG_LEVEL", "WARNING").upper(),
                         format="%(levelname)s %(name)s: %(message)s")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("BuildRunner Desktop")
-    app.setOrganizationName("BuildRunner")
-    app.setWindowIcon(QIcon.fromTheme("utilities-system-monitor"))
-    follow_system_colour_scheme(app)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
+    loop = make_application()  # exactly as run_window builds it
     return loop, DesktopApp(AppSettings())
 
 

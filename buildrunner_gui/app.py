@@ -333,7 +333,8 @@ def _dark_palette() -> QPalette:
     return palette
 
 
-def run_window(projects: list[str], demo: bool, mirrors: list[tuple[str, str | None]] | None = None) -> int:
+def make_application() -> qasync.QEventLoop:
+    """The QApplication as the window wants it, and the qasync loop that runs Qt and asyncio together."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("BuildRunner Desktop")
     app.setOrganizationName("BuildRunner")
@@ -341,6 +342,11 @@ def run_window(projects: list[str], demo: bool, mirrors: list[tuple[str, str | N
     follow_system_colour_scheme(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    return loop
+
+
+def run_window(projects: list[str], demo: bool, mirrors: list[tuple[str, str | None]] | None = None) -> int:
+    loop = make_application()
     desktop = DesktopApp(AppSettings())
 
     async def main() -> int:
