@@ -98,8 +98,12 @@ def fmt_ms(value: float) -> str:
 
 
 def timed_row(
-    measure: str, samples: Sequence[float], target: str, baseline: Sequence[float] | None,
-    verdict: str, unit: str = "ms",
+    measure: str,
+    samples: Sequence[float],
+    target: str,
+    baseline: Sequence[float] | None,
+    verdict: str,
+    unit: str = "ms",
 ) -> Row:
     """A row: median/p99 of the samples and of the baseline's samples (measured in the same run)."""
     own = Summary.of(samples)
@@ -145,8 +149,9 @@ def cpu_model() -> str:
 def code_version() -> str:
     """The commit measured, marked `-dirty` when the work tree has changes (numbers depend on them)."""
     try:
-        result = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-                                capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            ["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return result.stdout.strip()
@@ -165,9 +170,11 @@ def package_versions() -> str:
 
 
 def machine_line() -> str:
-    return (f"{datetime.now().isoformat(timespec='seconds')}  nproc={os.cpu_count()}  cpu={cpu_model()!r}  "
-            f"python={platform.python_version()}  kernel={platform.release()}  loadavg={os.getloadavg()[0]:.2f}\n"
-            f"code={code_version()}  {package_versions()}")
+    return (
+        f"{datetime.now().isoformat(timespec='seconds')}  nproc={os.cpu_count()}  cpu={cpu_model()!r}  "
+        f"python={platform.python_version()}  kernel={platform.release()}  loadavg={os.getloadavg()[0]:.2f}\n"
+        f"code={code_version()}  {package_versions()}"
+    )
 
 
 def print_header(script: str, description: str) -> None:
@@ -201,8 +208,10 @@ class MachineLoad:
         own = _own_cpu_seconds() - self._own
         other = max(0.0, _busy_cpu_seconds() - self._busy - own)
         cpus = os.cpu_count() or 1
-        return (f"machine load during the run ({wall:.1f} s): this benchmark {own / wall:.0%} of one CPU, "
-                f"other processes {other / wall:.0%} of one CPU ({cpus} CPUs); loadavg {os.getloadavg()[0]:.2f}")
+        return (
+            f"machine load during the run ({wall:.1f} s): this benchmark {own / wall:.0%} of one CPU, "
+            f"other processes {other / wall:.0%} of one CPU ({cpus} CPUs); loadavg {os.getloadavg()[0]:.2f}"
+        )
 
 
 def use_offscreen_qt() -> None:

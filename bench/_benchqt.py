@@ -105,8 +105,14 @@ def encode(value: Any) -> bytes:
 # Every event kind ChangeForwarder acts on; opened / closed_no_write are left out, so inotify is not even asked for
 # IN_OPEN / IN_CLOSE_NOWRITE (which the reader's own reads of each changed file would otherwise generate).
 USEFUL_EVENTS: list[type[FileSystemEvent]] = [
-    wd_events.FileCreatedEvent, wd_events.FileModifiedEvent, wd_events.FileDeletedEvent, wd_events.FileMovedEvent,
-    wd_events.FileClosedEvent, wd_events.DirCreatedEvent, wd_events.DirDeletedEvent, wd_events.DirMovedEvent,
+    wd_events.FileCreatedEvent,
+    wd_events.FileModifiedEvent,
+    wd_events.FileDeletedEvent,
+    wd_events.FileMovedEvent,
+    wd_events.FileClosedEvent,
+    wd_events.DirCreatedEvent,
+    wd_events.DirDeletedEvent,
+    wd_events.DirMovedEvent,
     wd_events.DirModifiedEvent,
 ]
 
@@ -116,7 +122,11 @@ class FilteredObserver(Observer):
     `observer_factory` parameter): measures the proposed fix without touching the package."""
 
     def schedule(
-        self, event_handler: FileSystemEventHandler, path: str, recursive: bool = False, **options: Any,
+        self,
+        event_handler: FileSystemEventHandler,
+        path: str,
+        recursive: bool = False,
+        **options: Any,
     ) -> ObservedWatch:
         options.setdefault("event_filter", USEFUL_EVENTS)
         return super().schedule(event_handler, path, recursive=recursive, **options)

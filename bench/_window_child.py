@@ -141,9 +141,18 @@ class StallMeter:
     def summary(self, begin: int, end: int, slice_s: float = 1.0) -> dict[str, Any]:
         stalls = self.stalls(begin, end)
         if not stalls:
-            return {"ticks": 0, "max_ms": float("nan"), "max_cpu_ms": float("nan"), "max_runq_ms": float("nan"),
-                    "max_app_ms": float("nan"), "per_slice_ms": [], "per_slice_app_ms": [], "over_20": 0,
-                    "over_50": 0, "worst": []}
+            return {
+                "ticks": 0,
+                "max_ms": float("nan"),
+                "max_cpu_ms": float("nan"),
+                "max_runq_ms": float("nan"),
+                "max_app_ms": float("nan"),
+                "per_slice_ms": [],
+                "per_slice_app_ms": [],
+                "over_20": 0,
+                "over_50": 0,
+                "worst": [],
+            }
         worst = max(stalls, key=lambda s: s[1])
         slices: dict[int, float] = {}
         app_slices: dict[int, float] = {}
@@ -164,8 +173,7 @@ class StallMeter:
             "per_slice_app_ms": [app_slices.get(k, 0.0) for k in keys],
             "over_20": sum(1 for s in stalls if s[1] > 20),
             "over_50": sum(1 for s in stalls if s[1] > 50),
-            "worst": [[round((s[0] - begin) / 1e9, 3), round(s[1], 2), round(s[2], 2), round(s[3], 2)]
-                      for s in top],
+            "worst": [[round((s[0] - begin) / 1e9, 3), round(s[1], 2), round(s[2], 2), round(s[3], 2)] for s in top],
         }
 
 
@@ -213,8 +221,13 @@ def mode_baseline() -> None:
 
     def done() -> None:
         painted = paint_now(window)
-        emit(mode="baseline", interpreter_ns=T_INTERPRETER_NS, imported_ns=imported, painted_ns=painted,
-             rss_kb=proc_status_kb("VmRSS"))
+        emit(
+            mode="baseline",
+            interpreter_ns=T_INTERPRETER_NS,
+            imported_ns=imported,
+            painted_ns=painted,
+            rss_kb=proc_status_kb("VmRSS"),
+        )
         os._exit(0)
 
     when_exposed(window, done)
@@ -236,8 +249,15 @@ def mode_startup(project: str | None) -> None:
     app_module.DesktopApp.start = start  # type: ignore[method-assign]
 
     def done() -> None:
-        emit(mode="startup", interpreter_ns=T_INTERPRETER_NS, load_begin_ns=hook.load_begin_ns,
-             loaded_ns=hook.loaded_ns, painted_ns=hook.painted_ns, rss_kb=proc_status_kb("VmRSS"), **stamps)
+        emit(
+            mode="startup",
+            interpreter_ns=T_INTERPRETER_NS,
+            load_begin_ns=hook.load_begin_ns,
+            loaded_ns=hook.loaded_ns,
+            painted_ns=hook.painted_ns,
+            rss_kb=proc_status_kb("VmRSS"),
+            **stamps,
+        )
         os._exit(0)
 
     hook.on_painted = done
@@ -255,8 +275,9 @@ def make_desktop() -> tuple[Any, Any]:
     from buildrunner_gui.settings import AppSettings
 
     tune_garbage_collector()
-    logging.basicConfig(level=os.environ.get("BUILDRUNNER_LOG_LEVEL", "WARNING").upper(),
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("BUILDRUNNER_LOG_LEVEL", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     loop = make_application()  # exactly as run_window builds it
     return loop, DesktopApp(AppSettings())
 
@@ -268,8 +289,13 @@ async def open_and_show(desktop: Any, hook: LoadHook, project: str) -> dict[str,
     await desktop.start([project])
     start_end = now()
     await asyncio.wait_for(painted, 60)
-    return {"start_begin_ns": begin, "start_end_ns": start_end, "load_begin_ns": hook.load_begin_ns,
-            "loaded_ns": hook.loaded_ns, "painted_ns": hook.painted_ns}
+    return {
+        "start_begin_ns": begin,
+        "start_end_ns": start_end,
+        "load_begin_ns": hook.load_begin_ns,
+        "loaded_ns": hook.loaded_ns,
+        "painted_ns": hook.painted_ns,
+    }
 
 
 class BatchTimer:
@@ -331,19 +357,28 @@ async def live_scenario(desktop: Any, hook: LoadHook, args: argparse.Namespace) 
     meter.stop()
     busy_begin, busy_end = writer["start_ns"], writer["end_ns"] + int(args.settle * 1e9)
     result: dict[str, Any] = {
-        "mode": args.mode, **stamps, "writer": writer,
+        "mode": args.mode,
+        **stamps,
+        "writer": writer,
         "idle": meter.summary(idle_begin, idle_end),
         "busy": meter.summary(busy_begin, busy_end),
-        "batches": [[round((end - busy_begin) / 1e9, 3), round(ms, 3), n] for end, ms, n in timer.samples
-                    if busy_begin <= end < busy_end],
-        "rss_kb": rss, "hwm_kb": proc_status_kb("VmHWM"),
+        "batches": [
+            [round((end - busy_begin) / 1e9, 3), round(ms, 3), n]
+            for end, ms, n in timer.samples
+            if busy_begin <= end < busy_end
+        ],
+        "rss_kb": rss,
+        "hwm_kb": proc_status_kb("VmHWM"),
     }
     if args.mode == "components":
         result["exact"] = components_exact(view, args.seconds)
     else:
         terminal = view.terminal
-        result["terminal"] = {"shown": terminal.line_count(), "dropped": terminal.dropped_count(),
-                              "blocks": terminal.text_edit().document().blockCount()}
+        result["terminal"] = {
+            "shown": terminal.line_count(),
+            "dropped": terminal.dropped_count(),
+            "blocks": terminal.text_edit().document().blockCount(),
+        }
     return result
 
 
@@ -373,9 +408,14 @@ async def open_scenario(desktop: Any, hook: LoadHook, args: argparse.Namespace) 
     await asyncio.sleep(args.after)
     meter.stop()
     end = now()
-    return {"mode": "open", "interpreter_ns": T_INTERPRETER_NS, **stamps,
-            "until_painted": meter.summary(stamps["start_begin_ns"], stamps["painted_ns"] + 1),
-            "whole": meter.summary(stamps["start_begin_ns"], end), "rss_kb": proc_status_kb("VmRSS")}
+    return {
+        "mode": "open",
+        "interpreter_ns": T_INTERPRETER_NS,
+        **stamps,
+        "until_painted": meter.summary(stamps["start_begin_ns"], stamps["painted_ns"] + 1),
+        "whole": meter.summary(stamps["start_begin_ns"], end),
+        "rss_kb": proc_status_kb("VmRSS"),
+    }
 
 
 async def memory_scenario(desktop: Any, hook: LoadHook, args: argparse.Namespace) -> dict[str, Any]:
@@ -397,8 +437,12 @@ async def memory_scenario(desktop: Any, hook: LoadHook, args: argparse.Namespace
     while (line := await lines.get()) != "quit":
         if line == "measure":
             await asyncio.sleep(args.after)
-            result = {"mode": "memory", "rss_kb": proc_status_kb("VmRSS"), "hwm_kb": proc_status_kb("VmHWM"),
-                      "clients": desktop.server.client_count()}
+            result = {
+                "mode": "memory",
+                "rss_kb": proc_status_kb("VmRSS"),
+                "hwm_kb": proc_status_kb("VmHWM"),
+                "clients": desktop.server.client_count(),
+            }
             emit(event="measured", **result)
     return result
 
@@ -436,7 +480,7 @@ def proto_chunk_lines(limit: int) -> None:
         was_empty = not queue
         lines = str(message.get("output", "")).split("\n")
         for at in range(0, len(lines), limit):
-            queue.append({**message, "output": "\n".join(lines[at:at + limit])})
+            queue.append({**message, "output": "\n".join(lines[at : at + limit])})
         if was_empty:
             original(self, queue.popleft())
             if queue:

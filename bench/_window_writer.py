@@ -30,8 +30,10 @@ def component_id(index: int) -> str:
 
 
 def initial_components(count: int) -> list[dict[str, Any]]:
-    return [{"id": component_id(i), "name": f"component {i:05d}", "status": "in_progress", "progress": 50}
-            for i in range(count)]
+    return [
+        {"id": component_id(i), "name": f"component {i:05d}", "status": "in_progress", "progress": 50}
+        for i in range(count)
+    ]
 
 
 def changed_indices(write: int, count: int, changes: int) -> list[int]:
@@ -111,8 +113,15 @@ def run(mode: str, path: Path, args: argparse.Namespace) -> dict[str, Any]:
                 handle.write(data)
             written += len(data)
     end = time.perf_counter_ns()
-    return {"mode": mode, "writes": ticks, "bytes": written, "start_ns": start, "end_ns": end,
-            "longest_gap_ms": longest_gap / 1e6, "latest_tick_ms": late_ns / 1e6}
+    return {
+        "mode": mode,
+        "writes": ticks,
+        "bytes": written,
+        "start_ns": start,
+        "end_ns": end,
+        "longest_gap_ms": longest_gap / 1e6,
+        "latest_tick_ms": late_ns / 1e6,
+    }
 
 
 def main() -> None:

@@ -84,8 +84,22 @@ def run_writer(folder: Path, files: int, writes: int, duration: float, style: st
 
 
 def start_writer(folder: Path, files: int, writes: int, duration: float, style: str, log: Path) -> subprocess.Popen:
-    argv = [sys.executable, str(Path(__file__).resolve()), "--writer", str(folder), "--files", str(files),
-            "--writes", str(writes), "--duration", str(duration), "--style", style, "--log", str(log)]
+    argv = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--writer",
+        str(folder),
+        "--files",
+        str(files),
+        "--writes",
+        str(writes),
+        "--duration",
+        str(duration),
+        "--style",
+        style,
+        "--log",
+        str(log),
+    ]
     return subprocess.Popen(argv)
 
 
@@ -175,7 +189,11 @@ def check_exact(watcher: ProjectWatcher, project: Path, files: int, writes: int)
     for cid, body in want_rows.items():
         row = got_rows[cid]
         if (row["phase"], row["status"], row["tasks_completed"], row["files_created"]) != (
-                body["phase"], body["status"], body["tasks_completed"], body["files_created"]):
+            body["phase"],
+            body["status"],
+            body["tasks_completed"],
+            body["files_created"],
+        ):
             return f"{cid}: {row} != last written {body}"
     if live["progress"]["percent"] != round(last["completion"], 1):
         return f"percent {live['progress']['percent']} != {last['completion']}"
@@ -197,7 +215,12 @@ def private_lengths(watcher: ProjectWatcher) -> tuple[int, int]:
 
 
 def run_watcher_burst(
-    tmp: Path, files: int, writes: int, duration: float, style: str, filtered: bool = False,
+    tmp: Path,
+    files: int,
+    writes: int,
+    duration: float,
+    style: str,
+    filtered: bool = False,
 ) -> BurstRun:
     project = bq.make_project(tmp / "proj")
     seed_files(project, files)
@@ -231,8 +254,16 @@ def run_watcher_burst(
         if writer.poll() is None:
             writer.kill()
     stamps = [tuple(pair) for pair in json.loads((tmp / "stamps.json").read_text())]
-    return BurstRun(stamps, samples, probe.done_ns, cpu_ms, not mismatch and probe.done_ns is not None,
-                    probe.updates, probe.errors, mismatch)
+    return BurstRun(
+        stamps,
+        samples,
+        probe.done_ns,
+        cpu_ms,
+        not mismatch and probe.done_ns is not None,
+        probe.updates,
+        probe.errors,
+        mismatch,
+    )
 
 
 def run_bare_burst(tmp: Path, files: int, writes: int, duration: float, style: str) -> BurstRun:
@@ -334,29 +365,62 @@ def config_rows(config: Config) -> list[bl.Row]:
     per_run = [lags(run) for run in runs]
     behind = [float(lag.writes) for run_lags in per_run for lag in run_lags]
     stale = [lag.stale_ms for run_lags in per_run for lag in run_lags]
-    halves = ", ".join("{:.0f}/{:.0f}".format(*halves_max([float(lag.writes) for lag in run_lags]))
-                       for run_lags in per_run)
+    halves = ", ".join(
+        "{:.0f}/{:.0f}".format(*halves_max([float(lag.writes) for lag in run_lags])) for run_lags in per_run
+    )
     outbox = [value for run in runs for value in in_burst(run, "queued")]
     pending = [value for run in runs for value in in_burst(run, "pending")]
     # No backlog: the change queue never holds more than one entry per file, and the view is exact soon after
     # the last write in every run (a growing backlog would have to be worked off after the burst).
     no_backlog = max(pending, default=0) <= config.files and all(r.final_ms < CATCH_UP_MS for r in runs)
     return [
-        bl.timed_row(f"{label}: last write -> GUI state exact", [r.final_ms for r in runs],
-                     f"exact ({exact}/{len(runs)} runs)", [r.final_ms for r in bare],
-                     bl.verdict(exact == len(runs) and not errors)),
-        bl.timed_row(f"{label}: GUI writes behind newest (max 1st/2nd half per run: {halves})", behind,
-                     f"no growth; exact < {CATCH_UP_MS:.0f} ms after", None, bl.verdict(no_backlog), "writes"),
+        bl.timed_row(
+            f"{label}: last write -> GUI state exact",
+            [r.final_ms for r in runs],
+            f"exact ({exact}/{len(runs)} runs)",
+            [r.final_ms for r in bare],
+            bl.verdict(exact == len(runs) and not errors),
+        ),
+        bl.timed_row(
+            f"{label}: GUI writes behind newest (max 1st/2nd half per run: {halves})",
+            behind,
+            f"no growth; exact < {CATCH_UP_MS:.0f} ms after",
+            None,
+            bl.verdict(no_backlog),
+            "writes",
+        ),
         bl.timed_row(f"{label}: GUI view staleness while writing", stale, "-", None, "info"),
-        bl.timed_row(f"{label}: outbox length (baseline: signals queued)", outbox, "-",
-                     [value for run in bare for value in in_burst(run, "queued")], "info", "msgs"),
+        bl.timed_row(
+            f"{label}: outbox length (baseline: signals queued)",
+            outbox,
+            "-",
+            [value for run in bare for value in in_burst(run, "queued")],
+            "info",
+            "msgs",
+        ),
         bl.timed_row(f"{label}: change-queue length", pending, f"<= {config.files}", None, "info", "paths"),
-        bl.timed_row(f"{label}: writer's longest gap between writes (stalls)", [longest_writer_gap_ms(r) for r in runs],
-                     "~1 ms when quiet", [longest_writer_gap_ms(r) for r in bare], "info"),
-        bl.timed_row(f"{label}: monitor CPU (user+sys) over the burst", [r.cpu_ms for r in runs], "-",
-                     [r.cpu_ms for r in bare], "info"),
-        bl.timed_row(f"{label}: checkpoint_update msgs ({errors} error msgs; baseline: events)",
-                     [r.updates for r in runs], "-", [r.updates for r in bare], "info", "msgs"),
+        bl.timed_row(
+            f"{label}: writer's longest gap between writes (stalls)",
+            [longest_writer_gap_ms(r) for r in runs],
+            "~1 ms when quiet",
+            [longest_writer_gap_ms(r) for r in bare],
+            "info",
+        ),
+        bl.timed_row(
+            f"{label}: monitor CPU (user+sys) over the burst",
+            [r.cpu_ms for r in runs],
+            "-",
+            [r.cpu_ms for r in bare],
+            "info",
+        ),
+        bl.timed_row(
+            f"{label}: checkpoint_update msgs ({errors} error msgs; baseline: events)",
+            [r.updates for r in runs],
+            "-",
+            [r.updates for r in bare],
+            "info",
+            "msgs",
+        ),
     ]
 
 
@@ -366,9 +430,11 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=1.0)
     parser.add_argument("--style", choices=sorted(bq.WRITERS), default="plain")
-    parser.add_argument("--filtered-observer", action="store_true",
-                        help="prototype of a proposed fix: watch with a watchdog event_filter (no opened / "
-                             "closed_no_write events)")
+    parser.add_argument(
+        "--filtered-observer",
+        action="store_true",
+        help="prototype of a proposed fix: watch with a watchdog event_filter (no opened / closed_no_write events)",
+    )
     parser.add_argument("--writer", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--files", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--log", type=Path, help=argparse.SUPPRESS)
@@ -379,24 +445,29 @@ def main() -> None:
 
     load = bl.MachineLoad()
     bl.print_header("bench_burst", f"{args.writes} checkpoint writes in {args.duration:g} s (issue measure 4)")
-    print(f"writer: separate process, {args.style} writes, paced 1 per {args.duration * 1000 / args.writes:g} ms; "
-          f"{args.repeats} repeats per configuration; GUI sampled every {SAMPLE_MS} ms"
-          + ("; PROTOTYPE: observer with event_filter" if args.filtered_observer else ""))
+    print(
+        f"writer: separate process, {args.style} writes, paced 1 per {args.duration * 1000 / args.writes:g} ms; "
+        f"{args.repeats} repeats per configuration; GUI sampled every {SAMPLE_MS} ms"
+        + ("; PROTOTYPE: observer with event_filter" if args.filtered_observer else "")
+    )
     bq.qt_app()
     configs = [Config("1 file", 1), Config("10 files", 10)]
     for config in configs:
         for _ in range(args.repeats):
             with bl.temp_dir("bench-burst-") as tmp:
-                config.runs.append(run_watcher_burst(tmp, config.files, args.writes, args.duration, args.style,
-                                                     args.filtered_observer))
+                config.runs.append(
+                    run_watcher_burst(tmp, config.files, args.writes, args.duration, args.style, args.filtered_observer)
+                )
             with bl.temp_dir("bench-burst-bare-") as tmp:
                 config.bare.append(run_bare_burst(tmp, config.files, args.writes, args.duration, args.style))
     spans = [(run.stamps[-1][1] - run.stamps[0][0]) / 1e9 for config in configs for run in config.runs]
     print(f"writer spans: {min(spans):.3f}-{max(spans):.3f} s for {args.writes} writes")
     rows = [row for config in configs for row in config_rows(config)]
     bl.print_table(f"{args.writes} checkpoint writes in {args.duration:g} s", rows)
-    print("baseline: bare watchdog Observer -> one queued Qt signal per event -> slot; its 'final' is the last event "
-          "delivered, its queue the signals emitted but not yet delivered")
+    print(
+        "baseline: bare watchdog Observer -> one queued Qt signal per event -> slot; its 'final' is the last event "
+        "delivered, its queue the signals emitted but not yet delivered"
+    )
     print(load.report())
 
 

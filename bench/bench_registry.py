@@ -54,8 +54,12 @@ def sample_templates() -> list[dict[str, Any]]:
 def make_feature(index: int, template: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     status = rng.choice(("planned", "in_progress", "complete"))
     progress = {"planned": 0, "in_progress": rng.randrange(5, 95), "complete": 100}[status]
-    components = sorted({f"src/module_{rng.randrange(COMPONENT_POOL):03d}/"
-                         f"{rng.choice(('core', 'cli', 'api', 'ui'))}.py" for _ in range(rng.randint(2, 5))})
+    components = sorted(
+        {
+            f"src/module_{rng.randrange(COMPONENT_POOL):03d}/{rng.choice(('core', 'cli', 'api', 'ui'))}.py"
+            for _ in range(rng.randint(2, 5))
+        }
+    )
     dependencies = [f"feat-{rng.randrange(1, index):04d}" for _ in range(rng.randint(0, 2))] if index > 1 else []
     return {
         "id": f"feat-{index:04d}",
@@ -73,8 +77,10 @@ def make_feature(index: int, template: dict[str, Any], rng: random.Random) -> di
 
 def pad_descriptions(registry: Registry, target_bytes: int) -> None:
     """Lengthen every description evenly until the file is about `target_bytes`."""
-    filler = ("Implements the behaviour described in the spec, with validation, error handling, logging and "
-              "documentation; acceptance criteria are tracked in the build plan. ")
+    filler = (
+        "Implements the behaviour described in the spec, with validation, error handling, logging and "
+        "documentation; acceptance criteria are tracked in the build plan. "
+    )
     missing = target_bytes - len(encode(registry))
     per_feature = max(0, missing // len(registry["features"]))
     for feature in registry["features"]:
@@ -247,16 +253,19 @@ def time_internals(data: bytes, runs: int) -> dict[str, list[int]]:
         "jsonbytes._depth_exceeds alone": bl.time_calls_ns(lambda: jsonbytes._depth_exceeds(value, 100), runs),
         "FeatureRegistry.from_json (2,000 Items)": bl.time_calls_ns(lambda: FeatureRegistry.from_json(value), runs),
         "figures.shown_components (Items per path)": bl.time_calls_ns(
-            lambda: figures.shown_components(features, None), runs),
+            lambda: figures.shown_components(features, None), runs
+        ),
     }
 
 
 def describe(versions: tuple[bytes, bytes], messages: list[Message]) -> str:
     kinds = Counter(message["type"] for message in messages)
     payload = len(json.dumps(messages))
-    return (f"registry: {FEATURES} features, {len(versions[0]):,} / {len(versions[1]):,} bytes; {CHANGED} features "
-            f"change per version; one change yields {len(messages)} messages ({dict(kinds)}), {payload:,} bytes "
-            f"as JSON")
+    return (
+        f"registry: {FEATURES} features, {len(versions[0]):,} / {len(versions[1]):,} bytes; {CHANGED} features "
+        f"change per version; one change yields {len(messages)} messages ({dict(kinds)}), {payload:,} bytes "
+        f"as JSON"
+    )
 
 
 def main() -> None:
@@ -282,20 +291,34 @@ def main() -> None:
     total = bl.Summary.of(bl.ns_to_ms(total_ns))
     loads_ms = bl.ns_to_ms(loads_ns)
     rows = [
-        bl.timed_row("parse_registry + engine.apply (100 of 2,000 changed)", bl.ns_to_ms(total_ns), "< 30 ms",
-                     loads_ms, bl.verdict(total.median < TARGET_MS and total.p99 < TARGET_MS)),
+        bl.timed_row(
+            "parse_registry + engine.apply (100 of 2,000 changed)",
+            bl.ns_to_ms(total_ns),
+            "< 30 ms",
+            loads_ms,
+            bl.verdict(total.median < TARGET_MS and total.p99 < TARGET_MS),
+        ),
         bl.timed_row("  (info) of which parse_registry", bl.ns_to_ms(parse_ns), "-", loads_ms, "info"),
         bl.timed_row("  (info) of which engine.apply (diff + messages)", bl.ns_to_ms(apply_ns), "-", None, "info"),
         bl.timed_row("  (info) parse + apply with gc disabled", bl.ns_to_ms(no_gc_ns), "-", loads_ms, "info"),
-        *[bl.timed_row(f"  (info) {name}", bl.ns_to_ms(samples), "-", None, "info")
-          for name, samples in internals.items()],
+        *[
+            bl.timed_row(f"  (info) {name}", bl.ns_to_ms(samples), "-", None, "info")
+            for name, samples in internals.items()
+        ],
         bl.timed_row("  (info) json.dumps of the messages", bl.ns_to_ms(dumps_ns), "-", None, "info"),
-        bl.timed_row("  (info) same bytes re-read: parse + apply, no messages", bl.ns_to_ms(unchanged_ns), "-",
-                     loads_ms, "info"),
-        bl.timed_row("  (info) ProjectReader.sync (stat+read+parse) + apply", bl.ns_to_ms(reader_ns), "-",
-                     loads_ms, "info"),
-        bl.timed_row(f"  (info) end to end: write -> feature_update in GUI slot ({live_errors} error msgs)",
-                     bl.ns_to_ms(live_ns), "-", None, "info"),
+        bl.timed_row(
+            "  (info) same bytes re-read: parse + apply, no messages", bl.ns_to_ms(unchanged_ns), "-", loads_ms, "info"
+        ),
+        bl.timed_row(
+            "  (info) ProjectReader.sync (stat+read+parse) + apply", bl.ns_to_ms(reader_ns), "-", loads_ms, "info"
+        ),
+        bl.timed_row(
+            f"  (info) end to end: write -> feature_update in GUI slot ({live_errors} error msgs)",
+            bl.ns_to_ms(live_ns),
+            "-",
+            None,
+            "info",
+        ),
     ]
     bl.print_table("2,000-feature registry change", rows)
     print("baseline: json.loads of the same bytes (the changed version)")

@@ -88,8 +88,17 @@ class ServerChild:
     async def start(self) -> None:
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, str(CHILD), "--mode", self.mode, "--max-clients", str(self.max_clients),
-            str(self.project), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env)
+            sys.executable,
+            str(CHILD),
+            "--mode",
+            self.mode,
+            "--max-clients",
+            str(self.max_clients),
+            str(self.project),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
         hello = await self._line(30)
         self.port, self.session_id = hello["port"], hello["session_id"]
 
@@ -182,8 +191,10 @@ def log_chunk(tag: str, size: int) -> tuple[bytes, str]:
     total = 0
     number = 0
     while total < size - 100:
-        line = f"[{tag} {number:04d}] cc -O2 -c src/module_{number % 97:02d}.c -o build/module_{number % 97:02d}.o" \
-               " ... warning: unused variable 'tmp' [-Wunused-variable]"
+        line = (
+            f"[{tag} {number:04d}] cc -O2 -c src/module_{number % 97:02d}.c -o build/module_{number % 97:02d}.o"
+            " ... warning: unused variable 'tmp' [-Wunused-variable]"
+        )
         lines.append(line)
         total += len(line) + 1
         number += 1
@@ -193,8 +204,10 @@ def log_chunk(tag: str, size: int) -> tuple[bytes, str]:
 
 def burst_lines(tag: str) -> list[str]:
     """10,000 distinct lines of terminal output, 61-121 characters (about 920 KB: four 256 KiB log reads)."""
-    return [f"{tag} {i:05d} | step {i % 37:02d}/37 compiling package_{i % 211:03d}/module.py"
-            + " ." * (i % 31) + " ok" for i in range(BURST_LINES)]
+    return [
+        f"{tag} {i:05d} | step {i % 37:02d}/37 compiling package_{i % 211:03d}/module.py" + " ." * (i % 31) + " ok"
+        for i in range(BURST_LINES)
+    ]
 
 
 # ---------------------------------------------------------------------------- clients
@@ -223,8 +236,12 @@ class Hub:
         if self.recording:
             client.frames.append(frame)
         marker = self.marker
-        if marker is not None and client.index not in self.arrivals and frame.startswith(self.prefix) \
-                and marker in frame:
+        if (
+            marker is not None
+            and client.index not in self.arrivals
+            and frame.startswith(self.prefix)
+            and marker in frame
+        ):
             self.arrivals[client.index] = now
             if len(self.arrivals) == len(self.clients):
                 self.done.set()
@@ -240,8 +257,9 @@ class Client:
         self.frames: list[str] = []
 
     async def open(self, url: str) -> None:
-        self.ws = await connect(url, compression=None, max_size=None, ping_interval=None, open_timeout=60,
-                                close_timeout=5)
+        self.ws = await connect(
+            url, compression=None, max_size=None, ping_interval=None, open_timeout=60, close_timeout=5
+        )
         self.task = asyncio.get_running_loop().create_task(self._read())
 
     async def _read(self) -> None:
@@ -262,7 +280,7 @@ class Client:
 async def connect_clients(hub: Hub, url: str, count: int) -> list[Client]:
     new = [Client(len(hub.clients) + i, hub) for i in range(count)]
     for start in range(0, count, CONNECT_WAVE):
-        wave = new[start:start + CONNECT_WAVE]
+        wave = new[start : start + CONNECT_WAVE]
         await asyncio.gather(*(client.open(url) for client in wave))
     await asyncio.wait_for(asyncio.gather(*(client.greeted.wait() for client in new)), 60)
     hub.clients.extend(new)
@@ -271,8 +289,9 @@ async def connect_clients(hub: Hub, url: str, count: int) -> list[Client]:
 
 async def close_clients(clients: list[Client]) -> None:
     for start in range(0, len(clients), 200):
-        await asyncio.gather(*(c.ws.close() for c in clients[start:start + 200] if c.ws is not None),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(c.ws.close() for c in clients[start : start + 200] if c.ws is not None), return_exceptions=True
+        )
     tasks = [c.task for c in clients if c.task is not None]
     if tasks:
         await asyncio.wait(tasks, timeout=10)
@@ -290,9 +309,11 @@ class StalledClient:
         sock.setblocking(False)
         await loop.sock_connect(sock, ("127.0.0.1", port))
         key = base64.b64encode(os.urandom(16)).decode()
-        request = (f"GET /api/build/stream/{session_id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                   f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n")
+        request = (
+            f"GET /api/build/stream/{session_id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        )
         await loop.sock_sendall(sock, request.encode())
         received = b""
         while b"\r\n\r\n" not in received:
@@ -335,8 +356,9 @@ class Series:
             self.last_ms.append(max(values))
 
 
-async def measured_write(hub: Hub, marker: str, prefix: str, write: Callable[[], None], series: Series,
-                         wait_s: float = WAIT_S) -> bool:
+async def measured_write(
+    hub: Hub, marker: str, prefix: str, write: Callable[[], None], series: Series, wait_s: float = WAIT_S
+) -> bool:
     """Stamp, write, and wait until every client of `hub` received a frame starting with `prefix` and containing
     `marker` (or `wait_s` passed); the arrivals go into `series`. True when every client got it."""
     hub.arm(marker, prefix)
@@ -363,9 +385,14 @@ class Side:
     async def checkpoint_write(self, series: Series, wait_s: float = WAIT_S) -> bool:
         self.index += 1
         index = self.index
-        return await measured_write(self.hub, f'"phase":"build_live_{index:05d}"',
-                                    '{"type":"checkpoint_update"', lambda: write_checkpoint(self.project, index),
-                                    series, wait_s)
+        return await measured_write(
+            self.hub,
+            f'"phase":"build_live_{index:05d}"',
+            '{"type":"checkpoint_update"',
+            lambda: write_checkpoint(self.project, index),
+            series,
+            wait_s,
+        )
 
 
 async def start_side(mode: str, root: Path, max_clients: int = 200) -> Side:
@@ -482,8 +509,9 @@ async def run_stall(tmp: Path, mode: str, live: int, writes: int, results: Resul
         nonlocal counter
         counter += 1
         data, marker = log_chunk(f"{mode}-{counter:04d}", APPEND_BYTES)
-        return await measured_write(side.hub, marker, '{"type":"terminal_output"',
-                                    lambda: append(side.project, STALL_LOG, data), series, wait_s)
+        return await measured_write(
+            side.hub, marker, '{"type":"terminal_output"', lambda: append(side.project, STALL_LOG, data), series, wait_s
+        )
 
     try:
         for side in (free, jammed):
@@ -515,8 +543,16 @@ async def run_stall(tmp: Path, mode: str, live: int, writes: int, results: Resul
             await asyncio.sleep(SETTLE_S)
             if number % 10 == 0:
                 sample = await jammed.child.stats()
-                info["samples"].append((number, sample["rss_kb"], sample["queued_bytes"],
-                                        sample["write_buffer_bytes"], sample["tasks"], sample["lagging"]))
+                info["samples"].append(
+                    (
+                        number,
+                        sample["rss_kb"],
+                        sample["queued_bytes"],
+                        sample["write_buffer_bytes"],
+                        sample["tasks"],
+                        sample["lagging"],
+                    )
+                )
         info["free_end"] = await free.child.stats()
         info["stalled"] = await jammed.child.stats()
     finally:
@@ -562,8 +598,9 @@ async def run_burst(tmp: Path, clients: int, repeats: int, results: Results) -> 
                 side.hub.recording = True
                 await side.child.reset()
                 series = Series()
-                await measured_write(side.hub, lines[-1], "", lambda d=data, s=side:
-                                     append(s.project, BURST_LOG, d), series, wait_s=20.0)
+                await measured_write(
+                    side.hub, lines[-1], "", lambda d=data, s=side: append(s.project, BURST_LOG, d), series, wait_s=20.0
+                )
                 await asyncio.sleep(0.3)  # anything still in flight (a status after a lag)
                 side.hub.recording = False
                 stats = await side.child.stats()
@@ -571,11 +608,16 @@ async def run_burst(tmp: Path, clients: int, repeats: int, results: Results) -> 
                 results.burst_loop_ms[side.mode].append(stats["max_stall_ms"])
                 results.burst_loop_cpu_ms[side.mode].append(stats["max_stall_cpu_ms"])
                 results.burst_lagging[side.mode] += sum(
-                    1 for c in side.hub.clients for f in c.frames if f.startswith('{"type":"status"'))
+                    1 for c in side.hub.clients for f in c.frames if f.startswith('{"type":"status"')
+                )
                 checks = [converged(client, lines, lines[-1]) for client in side.hub.clients]
                 results.burst_converged[side.mode].append(
-                    (sum(1 for full, _ in checks if full), sum(1 for full, status in checks if status and not full),
-                     len(checks)))
+                    (
+                        sum(1 for full, _ in checks if full),
+                        sum(1 for full, status in checks if status and not full),
+                        len(checks),
+                    )
+                )
                 for client in side.hub.clients:
                     client.frames = []
                 await asyncio.sleep(0.3)
@@ -597,16 +639,30 @@ def fmt(value: float, unit: str = "ms") -> str:
     return bl.fmt_value(value, unit)
 
 
-def series_row(measure: str, own: list[float], target: str, base: list[float] | None, passed: bool | None,
-               unit: str = "ms", verdict_note: str = "") -> bl.Row:
+def series_row(
+    measure: str,
+    own: list[float],
+    target: str,
+    base: list[float] | None,
+    passed: bool | None,
+    unit: str = "ms",
+    verdict_note: str = "",
+) -> bl.Row:
     """Like bl.timed_row, but samples may be inf (never received): p99 shows 'never' when over 1 % are lost."""
     summary = bl.Summary.of(own) if own else bl.Summary(0, math.nan, math.nan)
     baseline = "-"
     if base:
         other = bl.Summary.of(base)
         baseline = f"{fmt(other.median, unit)} / {fmt(other.p99, unit)} (n={other.n})"
-    return bl.Row(measure, summary.n, fmt(summary.median, unit), fmt(summary.p99, unit), target, baseline,
-                  bl.verdict(passed) + verdict_note)
+    return bl.Row(
+        measure,
+        summary.n,
+        fmt(summary.median, unit),
+        fmt(summary.p99, unit),
+        target,
+        baseline,
+        bl.verdict(passed) + verdict_note,
+    )
 
 
 def lost_note(series: Series) -> str:
@@ -632,67 +688,156 @@ def build_rows(results: Results) -> list[bl.Row]:
     rows: list[bl.Row] = []
     ours, seed = results.latency1["ours"], results.latency1["seed"]
     summary = bl.Summary.of(ours.per_client_ms)
-    rows.append(series_row(f"1. write → message, 1 client{lost_note(ours)}", ours.per_client_ms,
-                           "p50 < 3 ms, p99 < 10 ms", seed.per_client_ms,
-                           summary.median < 3 and summary.p99 < 10 and not ours.lost))
+    rows.append(
+        series_row(
+            f"1. write → message, 1 client{lost_note(ours)}",
+            ours.per_client_ms,
+            "p50 < 3 ms, p99 < 10 ms",
+            seed.per_client_ms,
+            summary.median < 3 and summary.p99 < 10 and not ours.lost,
+        )
+    )
 
     ours, seed = results.fanout["ours"], results.fanout["seed"]
     summary = bl.Summary.of(ours.last_ms)
-    rows.append(series_row(f"2. write → received by all of 100 clients (last client){lost_note(ours)}", ours.last_ms,
-                           "p99 < 25 ms", seed.last_ms, summary.p99 < 25 and not ours.lost))
-    rows.append(series_row("2. (info) same, every client's latency", ours.per_client_ms, "-", seed.per_client_ms,
-                           None))
-    rows.append(series_row("2. (info) server's longest loop stall over the 100-client writes",
-                           [results.fanout_stall_ms["ours"]], "-", [results.fanout_stall_ms["seed"]], None))
+    rows.append(
+        series_row(
+            f"2. write → received by all of 100 clients (last client){lost_note(ours)}",
+            ours.last_ms,
+            "p99 < 25 ms",
+            seed.last_ms,
+            summary.p99 < 25 and not ours.lost,
+        )
+    )
+    rows.append(series_row("2. (info) same, every client's latency", ours.per_client_ms, "-", seed.per_client_ms, None))
+    rows.append(
+        series_row(
+            "2. (info) server's longest loop stall over the 100-client writes",
+            [results.fanout_stall_ms["ours"]],
+            "-",
+            [results.fanout_stall_ms["seed"]],
+            None,
+        )
+    )
 
     ours, seed = results.thousand["ours"], results.thousand["seed"]
     summary = bl.Summary.of(ours.per_client_ms)
     many = f"{results.clients:,}"
-    rows.append(series_row(f"3. {many} clients, one update: every client's latency{lost_note(ours)}",
-                           ours.per_client_ms, "all receive, p99 < 250 ms", seed.per_client_ms,
-                           summary.p99 < 250 and not ours.lost))
-    rows.append(series_row(f"3. (info) same, the last of the {many} clients per update", ours.last_ms, "-",
-                           seed.last_ms, None))
-    rows.append(series_row("3. (info) server's longest loop stall over those updates",
-                           [results.thousand_stall_ms["ours"]], "-", [results.thousand_stall_ms["seed"]], None))
-    rows.append(series_row(f"3. (info) time to connect {many} clients (waves of {CONNECT_WAVE})",
-                           [results.thousand_connect_s["ours"] * 1000], "-",
-                           [results.thousand_connect_s["seed"] * 1000], None))
+    rows.append(
+        series_row(
+            f"3. {many} clients, one update: every client's latency{lost_note(ours)}",
+            ours.per_client_ms,
+            "all receive, p99 < 250 ms",
+            seed.per_client_ms,
+            summary.p99 < 250 and not ours.lost,
+        )
+    )
+    rows.append(
+        series_row(f"3. (info) same, the last of the {many} clients per update", ours.last_ms, "-", seed.last_ms, None)
+    )
+    rows.append(
+        series_row(
+            "3. (info) server's longest loop stall over those updates",
+            [results.thousand_stall_ms["ours"]],
+            "-",
+            [results.thousand_stall_ms["seed"]],
+            None,
+        )
+    )
+    rows.append(
+        series_row(
+            f"3. (info) time to connect {many} clients (waves of {CONNECT_WAVE})",
+            [results.thousand_connect_s["ours"] * 1000],
+            "-",
+            [results.thousand_connect_s["seed"] * 1000],
+            None,
+        )
+    )
 
     base, run, seed_run = results.nostall["ours"], results.stalled["ours"], results.stalled["seed"]
     limit = bl.Summary.of(base.per_client_ms).p99 * 1.2
     own_p99 = bl.Summary.of(run.per_client_ms).p99
-    rows.append(series_row(f"4. 50 live clients, no stalled client ({APPEND_BYTES // 1000} KB appends, each client)"
-                           f"{lost_note(base)}", base.per_client_ms, "-", results.nostall["seed"].per_client_ms,
-                           None))
-    rows.append(series_row(f"4. 50 live clients + 1 stalled client, writes interleaved with the above{lost_note(run)}",
-                           run.per_client_ms, f"p99 <= 1.2 x no-stall = {limit:.1f} ms", seed_run.per_client_ms,
-                           own_p99 <= limit and not run.lost,
-                           verdict_note=f" (seed: {seed_run.lost} of {len(seed_run.per_client_ms)} never received)"))
-    rows.append(series_row("4. (info) same, the last of the 50 live clients per write", run.last_ms, "-",
-                           seed_run.last_ms, None))
+    rows.append(
+        series_row(
+            f"4. 50 live clients, no stalled client ({APPEND_BYTES // 1000} KB appends, each client){lost_note(base)}",
+            base.per_client_ms,
+            "-",
+            results.nostall["seed"].per_client_ms,
+            None,
+        )
+    )
+    rows.append(
+        series_row(
+            f"4. 50 live clients + 1 stalled client, writes interleaved with the above{lost_note(run)}",
+            run.per_client_ms,
+            f"p99 <= 1.2 x no-stall = {limit:.1f} ms",
+            seed_run.per_client_ms,
+            own_p99 <= limit and not run.lost,
+            verdict_note=f" (seed: {seed_run.lost} of {len(seed_run.per_client_ms)} never received)",
+        )
+    )
+    rows.append(
+        series_row(
+            "4. (info) same, the last of the 50 live clients per write", run.last_ms, "-", seed_run.last_ms, None
+        )
+    )
     memory = {mode: stall_memory(results.stall_info[mode]) for mode in MODES}
-    rows.append(series_row("4. server memory held for the stalled client at the end (MB)", [memory["ours"]["held"]],
-                           "bounded (~1 MiB lag limit)", [memory["seed"]["held"]], memory["ours"]["held"] < 1.5,
-                           unit="MB"))
-    rows.append(series_row("4. server peak RSS growth over the run, stalled minus no-stall server (MB)",
-                           [memory["ours"]["excess"]], "bounded", [memory["seed"]["excess"]],
-                           memory["ours"]["excess"] < 3, unit="MB"))
+    rows.append(
+        series_row(
+            "4. server memory held for the stalled client at the end (MB)",
+            [memory["ours"]["held"]],
+            "bounded (~1 MiB lag limit)",
+            [memory["seed"]["held"]],
+            memory["ours"]["held"] < 1.5,
+            unit="MB",
+        )
+    )
+    rows.append(
+        series_row(
+            "4. server peak RSS growth over the run, stalled minus no-stall server (MB)",
+            [memory["ours"]["excess"]],
+            "bounded",
+            [memory["seed"]["excess"]],
+            memory["ours"]["excess"] < 3,
+            unit="MB",
+        )
+    )
 
     per = results.per_client_kb
-    rows.append(series_row(f"5. server memory per idle client (VmRSS delta / {many})", [per["ours"]], "< 100 KB",
-                           [per["seed"]], per["ours"] < 100, unit="KB"))
+    rows.append(
+        series_row(
+            f"5. server memory per idle client (VmRSS delta / {many})",
+            [per["ours"]],
+            "< 100 KB",
+            [per["seed"]],
+            per["ours"] < 100,
+            unit="KB",
+        )
+    )
 
     full = results.burst_converged
     total = {mode: sum(c for _, _, c in full[mode]) for mode in MODES}
     ok = {mode: sum(a + b for a, b, _ in full[mode]) for mode in MODES}
-    rows.append(series_row(f"6. 10,000-line burst, 100 clients: write → last client has it all ({ok['ours']}/"
-                           f"{total['ours']} converged; seed {ok['seed']}/{total['seed']})",
-                           results.burst_ms["ours"], "all converge", results.burst_ms["seed"],
-                           ok["ours"] == total["ours"]))
+    rows.append(
+        series_row(
+            f"6. 10,000-line burst, 100 clients: write → last client has it all ({ok['ours']}/"
+            f"{total['ours']} converged; seed {ok['seed']}/{total['seed']})",
+            results.burst_ms["ours"],
+            "all converge",
+            results.burst_ms["seed"],
+            ok["ours"] == total["ours"],
+        )
+    )
     loop = results.burst_loop_ms["ours"]
-    rows.append(series_row("6. server's longest loop stall during a burst", loop, "< 50 ms",
-                           results.burst_loop_ms["seed"], max(loop) < 50))
+    rows.append(
+        series_row(
+            "6. server's longest loop stall during a burst",
+            loop,
+            "< 50 ms",
+            results.burst_loop_ms["seed"],
+            max(loop) < 50,
+        )
+    )
     return rows
 
 
@@ -707,25 +852,35 @@ def print_details(results: Results) -> None:
         end = info["stalled"]
         writes = len(results.nostall[mode].last_ms)
         per_append = memory["free"] * 1024 / writes
-        print(f"  {mode} stall: peak RSS +{memory['free']:.1f} MB on the no-stall server ({per_append:.0f} KB per"
-              f" {APPEND_BYTES // 1000} KB append), +{memory['stalled']:.1f} MB on the stalled one; "
-              f"{info['prefill']} unmeasured appends filled the stalled client's kernel buffers; longest loop stall: "
-              f"no-stall server {info['free_end']['max_stall_ms']:.1f} ms, stalled one {end['max_stall_ms']:.1f} ms; "
-              "at the end the stalled server holds: "
-              f"queued {end['queued_bytes'] / 1024:.0f} KiB, transport buffers {end['write_buffer_bytes'] / 1024:.0f}"
-              f" KiB, lagging clients {end['lagging']}, asyncio tasks {end['tasks']}")
-        print("    every 10 stalled-run writes (write, RSS MB, queued KiB, transport KiB, tasks, lagging): "
-              + ", ".join(f"({n}, {rss / 1024:.0f}, {q / 1024:.0f}, {w / 1024:.0f}, {t}, {lag})"
-                          for n, rss, q, w, t, lag in info["samples"]))
+        print(
+            f"  {mode} stall: peak RSS +{memory['free']:.1f} MB on the no-stall server ({per_append:.0f} KB per"
+            f" {APPEND_BYTES // 1000} KB append), +{memory['stalled']:.1f} MB on the stalled one; "
+            f"{info['prefill']} unmeasured appends filled the stalled client's kernel buffers; longest loop stall: "
+            f"no-stall server {info['free_end']['max_stall_ms']:.1f} ms, stalled one {end['max_stall_ms']:.1f} ms; "
+            "at the end the stalled server holds: "
+            f"queued {end['queued_bytes'] / 1024:.0f} KiB, transport buffers {end['write_buffer_bytes'] / 1024:.0f}"
+            f" KiB, lagging clients {end['lagging']}, asyncio tasks {end['tasks']}"
+        )
+        print(
+            "    every 10 stalled-run writes (write, RSS MB, queued KiB, transport KiB, tasks, lagging): "
+            + ", ".join(
+                f"({n}, {rss / 1024:.0f}, {q / 1024:.0f}, {w / 1024:.0f}, {t}, {lag})"
+                for n, rss, q, w, t, lag in info["samples"]
+            )
+        )
         final = info.get("final") or {}
         if final:
-            print(f"    at SIGTERM: longest loop stall {final['max_stall_ms']:.1f} ms since the stalled run began, "
-                  f"peak RSS {final['hwm_kb'] / 1024:.1f} MB")
+            print(
+                f"    at SIGTERM: longest loop stall {final['max_stall_ms']:.1f} ms since the stalled run began, "
+                f"peak RSS {final['hwm_kb'] / 1024:.1f} MB"
+            )
     for mode in MODES:
-        print(f"  {mode} burst: converged (all lines, via status, of) per burst {results.burst_converged[mode]}; "
-              f"status messages after a lag {results.burst_lagging[mode]}; longest loop stalls "
-              f"{[round(v, 1) for v in results.burst_loop_ms[mode]]} ms, of which the loop thread's own CPU "
-              f"{[round(v, 1) for v in results.burst_loop_cpu_ms[mode]]} ms")
+        print(
+            f"  {mode} burst: converged (all lines, via status, of) per burst {results.burst_converged[mode]}; "
+            f"status messages after a lag {results.burst_lagging[mode]}; longest loop stalls "
+            f"{[round(v, 1) for v in results.burst_loop_ms[mode]]} ms, of which the loop thread's own CPU "
+            f"{[round(v, 1) for v in results.burst_loop_cpu_ms[mode]]} ms"
+        )
     for note in results.notes:
         print(f"  note: {note}")
 
@@ -735,10 +890,14 @@ async def run(args: argparse.Namespace) -> Results:
     with bl.temp_dir("bench-server-") as tmp:
         steps = [
             ("latency and fan-out", lambda: run_latency_and_fanout(tmp, args.writes, args.fanout_writes, results)),
-            *[(f"1,000 clients ({mode})", lambda m=mode: run_thousand(tmp, m, args.clients, args.repeats, results))
-              for mode in MODES],
-            *[(f"stalled client ({mode})", lambda m=mode: run_stall(tmp, m, 50, args.stall_writes, results))
-              for mode in MODES],
+            *[
+                (f"1,000 clients ({mode})", lambda m=mode: run_thousand(tmp, m, args.clients, args.repeats, results))
+                for mode in MODES
+            ],
+            *[
+                (f"stalled client ({mode})", lambda m=mode: run_stall(tmp, m, 50, args.stall_writes, results))
+                for mode in MODES
+            ],
             ("burst", lambda: run_burst(tmp, 100, args.bursts, results)),
         ]
         for name, step in steps:
@@ -751,8 +910,9 @@ async def run(args: argparse.Namespace) -> Results:
 def raise_fd_limit(needed: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < needed:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard) if hard != resource.RLIM_INFINITY
-                                                    else needed, hard))
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (min(needed, hard) if hard != resource.RLIM_INFINITY else needed, hard)
+        )
 
 
 def main() -> None:
@@ -769,8 +929,10 @@ def main() -> None:
     bl.use_offscreen_qt()  # the app's GC settings for this process too (no Qt is imported here)
     load = bl.MachineLoad()
     bl.print_header("bench_server", "mirror server, real WebSocket clients, server in its own process (issue 3)")
-    print(f"ours vs seed (one task per batch, one sequential `await send()` per client); writes spaced "
-          f"({SETTLE_S * 1000:g} ms settle after every client got the previous one)")
+    print(
+        f"ours vs seed (one task per batch, one sequential `await send()` per client); writes spaced "
+        f"({SETTLE_S * 1000:g} ms settle after every client got the previous one)"
+    )
     results = asyncio.run(run(args))
     rows = build_rows(results)
     bl.print_table("mirror server: ours (baseline: seed)", rows)

@@ -80,11 +80,17 @@ def breakdown_ms(project: Path, runs: int) -> dict[str, list[float]]:
 
 def describe_tree(project: Path) -> str:
     files = sum(len(names) for _folder, _dirs, names in os.walk(project))
-    size = sum(os.path.getsize(os.path.join(folder, name)) for folder, _dirs, names in os.walk(project)
-               for name in names if not os.path.islink(os.path.join(folder, name)))
+    size = sum(
+        os.path.getsize(os.path.join(folder, name))
+        for folder, _dirs, names in os.walk(project)
+        for name in names
+        if not os.path.islink(os.path.join(folder, name))
+    )
     snapshot = read_once(project).snapshot()
-    counts = ", ".join(f"{key}={len(snapshot[key])}" for key in
-                       ("checkpoints", "features", "components", "documents", "artifacts", "terminal", "errors"))
+    counts = ", ".join(
+        f"{key}={len(snapshot[key])}"
+        for key in ("checkpoints", "features", "components", "documents", "artifacts", "terminal", "errors")
+    )
     return f"tree: {files} files, {size / 1e6:.1f} MB; snapshot: {counts}"
 
 
@@ -105,8 +111,9 @@ def main() -> None:
 
         process_ms = time_process_ms(cli, args.process_runs)
         bare_ms = time_process_ms([python, "-c", "pass"], args.process_runs)
-        import_ms = time_process_ms([python, "-c", "import buildrunner_gui.commands, buildrunner_gui.sources.oneshot"],
-                                    args.process_runs)
+        import_ms = time_process_ms(
+            [python, "-c", "import buildrunner_gui.commands, buildrunner_gui.sources.oneshot"], args.process_runs
+        )
 
         inproc_ms = bl.ns_to_ms(bl.time_calls_ns(lambda: status_json_in_process(project), args.inprocess_runs))
         walk_ms = bl.ns_to_ms(bl.time_calls_ns(lambda: walk_and_load_every_json(project), args.inprocess_runs))
@@ -115,11 +122,21 @@ def main() -> None:
     process = bl.Summary.of(process_ms)
     inproc = bl.Summary.of(inproc_ms)
     rows = [
-        bl.timed_row("status --json, whole process", process_ms, "< 1.5 s", bare_ms,
-                     bl.verdict(process.median < PROCESS_TARGET_MS and process.p99 < PROCESS_TARGET_MS)),
+        bl.timed_row(
+            "status --json, whole process",
+            process_ms,
+            "< 1.5 s",
+            bare_ms,
+            bl.verdict(process.median < PROCESS_TARGET_MS and process.p99 < PROCESS_TARGET_MS),
+        ),
         bl.timed_row("  (info) python -c 'import the status path'", import_ms, "-", bare_ms, "info"),
-        bl.timed_row("read_once + snapshot + json.dumps, in process", inproc_ms, "< 300 ms", walk_ms,
-                     bl.verdict(inproc.median < INPROCESS_TARGET_MS and inproc.p99 < INPROCESS_TARGET_MS)),
+        bl.timed_row(
+            "read_once + snapshot + json.dumps, in process",
+            inproc_ms,
+            "< 300 ms",
+            walk_ms,
+            bl.verdict(inproc.median < INPROCESS_TARGET_MS and inproc.p99 < INPROCESS_TARGET_MS),
+        ),
     ]
     rows += [bl.timed_row(f"  (info) of which {name}", samples, "-", None, "info") for name, samples in parts.items()]
     bl.print_table("status --json on the real tree", rows)

@@ -71,8 +71,11 @@ class WatcherSubject:
         for message in batch:
             if message["type"] == "error":
                 self.errors += 1
-            elif (message["type"] == "checkpoint_update" and self.expected is not None
-                  and message["phase"] == self.expected):
+            elif (
+                message["type"] == "checkpoint_update"
+                and self.expected is not None
+                and message["phase"] == self.expected
+            ):
                 self.expected = None
                 self.arrived_ns = now
                 self.waiter.finish()
@@ -178,11 +181,20 @@ def main() -> None:
         base = bl.ns_to_ms(runs[f"bare-{style}"].latencies_ns)
         summary = bl.Summary.of(own)
         passed = summary.median < P50_TARGET_MS and summary.p99 < P99_TARGET_MS and not runs[style].timeouts
-        rows.append(bl.timed_row(f"write -> slot, ProjectWatcher, {label}{note(runs[style])}", own,
-                                 "p50 < 3 ms, p99 < 15 ms", base, bl.verdict(passed)))
+        rows.append(
+            bl.timed_row(
+                f"write -> slot, ProjectWatcher, {label}{note(runs[style])}",
+                own,
+                "p50 < 3 ms, p99 < 15 ms",
+                base,
+                bl.verdict(passed),
+            )
+        )
     bl.print_table("file write -> message on the GUI thread", rows)
-    print("baseline: bare watchdog Observer -> queued Qt signal -> slot (no parsing), same writes; "
-          f"baseline timeouts: {runs['bare-plain'].timeouts} / {runs['bare-replace'].timeouts}")
+    print(
+        "baseline: bare watchdog Observer -> queued Qt signal -> slot (no parsing), same writes; "
+        f"baseline timeouts: {runs['bare-plain'].timeouts} / {runs['bare-replace'].timeouts}"
+    )
     print(load.report())
 
 

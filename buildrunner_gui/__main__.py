@@ -35,8 +35,16 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("--port must be between 0 and 65535")
             from .headless import run_serve
 
-            return run_serve(args.projects, args.host, args.port, args.token, args.allow_origin,
-                             args.max_clients, args.demo, args.debug)
+            return run_serve(
+                args.projects,
+                args.host,
+                args.port,
+                args.token,
+                args.allow_origin,
+                args.max_clients,
+                args.demo,
+                args.debug,
+            )
         if args.command == "mirror":
             if not _has_display():
                 print("buildrunner-gui: mirror opens a window and needs a display", file=sys.stderr)
@@ -47,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "schema":
             return commands.schema()
         if args.command == "init":
-            return commands.init(args.alias, args.path, args.name, args.description, args.prd,
-                                 args.install_buildrunner)
+            return commands.init(args.alias, args.path, args.name, args.description, args.prd, args.install_buildrunner)
         if args.command == "aliases":
             return commands.aliases(args.aliases_action, getattr(args, "alias", None))
         return _open_default(args)
@@ -83,8 +90,11 @@ def _open_default(args) -> int:
     from .headless import run_serve
 
     demo = args.demo or not args.projects
-    print(f"buildrunner-gui: no display; serving {'the demo build' if demo else 'the projects'} headless "
-          "(open the browser page printed below; Ctrl+C stops)", file=sys.stderr)
+    print(
+        f"buildrunner-gui: no display; serving {'the demo build' if demo else 'the projects'} headless "
+        "(open the browser page printed below; Ctrl+C stops)",
+        file=sys.stderr,
+    )
     return run_serve(args.projects, "127.0.0.1", 8765, None, [], 200, demo, args.debug)
 
 

@@ -77,8 +77,9 @@ class DesktopApp(QObject):
 
     # ---------------------------------------------------------------- lifecycle
 
-    async def start(self, projects: list[str], demo: bool = False,
-                    mirrors: list[tuple[str, str | None]] | None = None) -> None:
+    async def start(
+        self, projects: list[str], demo: bool = False, mirrors: list[tuple[str, str | None]] | None = None
+    ) -> None:
         """Create the server inside the running loop (never in a constructor), then open the projects."""
         if self.preferences.server_enabled:
             await self._start_server()
@@ -103,8 +104,13 @@ class DesktopApp(QObject):
         """Stop watchers, the server, the demo and every timer; then let the window close."""
         if self.closed.is_set():
             return
-        self.settings.set_open_projects([s.folder for s in self.sessions.values()
-                                         if s.folder != self._demo_folder() and isinstance(s.watcher, ProjectWatcher)])
+        self.settings.set_open_projects(
+            [
+                s.folder
+                for s in self.sessions.values()
+                if s.folder != self._demo_folder() and isinstance(s.watcher, ProjectWatcher)
+            ]
+        )
         self.settings.save_window_state(self.window.saveGeometry(), self.window.saveState())
         self.settings.sync()
         for timer in (self._stall_timer, self._server_timer, self._load_timer):
@@ -221,8 +227,13 @@ class DesktopApp(QObject):
     def _on_alert(self, _session_id: str, kind: str, text: str) -> None:
         if kind != "stalled" and not getattr(self.preferences, f"notify_{kind}", True):
             return
-        title = {"started": "Build started", "completed": "Build completed", "failed": "Build failed",
-                 "fixed": "Build recovered", "stalled": "Build stalled"}.get(kind, "BuildRunner")
+        title = {
+            "started": "Build started",
+            "completed": "Build completed",
+            "failed": "Build failed",
+            "fixed": "Build recovered",
+            "stalled": "Build stalled",
+        }.get(kind, "BuildRunner")
         self.tray.notify(title, text, failed=kind in ("failed", "stalled"))
 
     def _check_stalls(self) -> None:
@@ -278,7 +289,11 @@ class DesktopApp(QObject):
 
     async def apply_preferences(self, preferences: Preferences) -> None:
         server_changed = (preferences.server_enabled, preferences.host, preferences.port, preferences.token) != (
-            self.preferences.server_enabled, self.preferences.host, self.preferences.port, self.preferences.token)
+            self.preferences.server_enabled,
+            self.preferences.host,
+            self.preferences.port,
+            self.preferences.token,
+        )
         self.preferences = preferences
         self.settings.save_preferences(preferences)
         for session in self.sessions.values():
@@ -320,12 +335,18 @@ def follow_system_colour_scheme(app: QApplication) -> None:
 def _dark_palette() -> QPalette:
     palette = QPalette()
     colors = {
-        QPalette.ColorRole.Window: "#2b2b2b", QPalette.ColorRole.WindowText: "#e6e6e6",
-        QPalette.ColorRole.Base: "#1e1e1e", QPalette.ColorRole.AlternateBase: "#262626",
-        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#333333",
-        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.Highlight: "#3d6fb4",
-        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#333333",
-        QPalette.ColorRole.ToolTipText: "#e6e6e6", QPalette.ColorRole.PlaceholderText: "#8a8a8a",
+        QPalette.ColorRole.Window: "#2b2b2b",
+        QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1e1e1e",
+        QPalette.ColorRole.AlternateBase: "#262626",
+        QPalette.ColorRole.Text: "#e6e6e6",
+        QPalette.ColorRole.Button: "#333333",
+        QPalette.ColorRole.ButtonText: "#e6e6e6",
+        QPalette.ColorRole.Highlight: "#3d6fb4",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#333333",
+        QPalette.ColorRole.ToolTipText: "#e6e6e6",
+        QPalette.ColorRole.PlaceholderText: "#8a8a8a",
         QPalette.ColorRole.Link: "#6ea8fe",
     }
     for role, value in colors.items():

@@ -58,8 +58,9 @@ def schema() -> int:
     return 0
 
 
-def init(alias: str, path: str, name: str | None, description: str | None, prd: str | None,
-         install_buildrunner: bool) -> int:
+def init(
+    alias: str, path: str, name: str | None, description: str | None, prd: str | None, install_buildrunner: bool
+) -> int:
     """`init ALIAS PATH`: the wizard's initializer, printing each step as it runs and, last, the project folder."""
     from pathlib import Path
 
@@ -85,8 +86,15 @@ def init(alias: str, path: str, name: str | None, description: str | None, prd: 
         name = loaded.name if name is None else name
         description = loaded.description if description is None else description
         features, tech_stack = loaded.features, loaded.tech_stack
-    request = ProjectRequest(alias=alias, path=Path(path), name=name or "", description=description or "",
-                             features=features, tech_stack=tech_stack, install_buildrunner=install_buildrunner)
+    request = ProjectRequest(
+        alias=alias,
+        path=Path(path),
+        name=name or "",
+        description=description or "",
+        features=features,
+        tech_stack=tech_stack,
+        install_buildrunner=install_buildrunner,
+    )
     started: set[str] = set()
 
     def progress(step: str, message: str, fraction: float) -> None:

@@ -67,66 +67,149 @@ class _PhaseSpec:
 
 _FEATURES: tuple[_FeatureSpec, ...] = (
     _FeatureSpec(
-        "feat-001", "Project scaffolding & CI",
+        "feat-001",
+        "Project scaffolding & CI",
         "FastAPI backend and Vite/React frontend skeletons, pre-commit hooks, and a GitHub Actions pipeline "
         "running lint, type checks and tests on every push",
-        "high", ("pyproject.toml", "app/main.py", ".github/workflows/ci.yml"),
-        "api", "tests/test_health.py", 4, 1),
+        "high",
+        ("pyproject.toml", "app/main.py", ".github/workflows/ci.yml"),
+        "api",
+        "tests/test_health.py",
+        4,
+        1,
+    ),
     _FeatureSpec(
-        "feat-002", "Database schema & migrations",
+        "feat-002",
+        "Database schema & migrations",
         "PostgreSQL schema for users, workspaces, projects and tasks, with Alembic migrations and seed data",
-        "high", ("app/db/models.py", "app/db/session.py", "migrations/versions/0001_initial.py"),
-        "api", "tests/db", 12, 4, ("feat-001",)),
+        "high",
+        ("app/db/models.py", "app/db/session.py", "migrations/versions/0001_initial.py"),
+        "api",
+        "tests/db",
+        12,
+        4,
+        ("feat-001",),
+    ),
     _FeatureSpec(
-        "feat-003", "User authentication",
+        "feat-003",
+        "User authentication",
         "Email/password sign-up and login, JWT access and refresh tokens, password reset by emailed link",
-        "high", ("app/api/auth.py", "app/services/tokens.py", "app/services/passwords.py"),
-        "api", "tests/api/test_auth.py", 18, 6, ("feat-002",)),
+        "high",
+        ("app/api/auth.py", "app/services/tokens.py", "app/services/passwords.py"),
+        "api",
+        "tests/api/test_auth.py",
+        18,
+        6,
+        ("feat-002",),
+    ),
     _FeatureSpec(
-        "feat-004", "Projects & tasks REST API",
+        "feat-004",
+        "Projects & tasks REST API",
         "CRUD endpoints for projects, tasks and comments with pagination, manual ordering and optimistic locking",
-        "high", ("app/api/projects.py", "app/api/tasks.py", "app/schemas/tasks.py"),
-        "api", "tests/api/test_tasks.py", 26, 9, ("feat-002", "feat-003")),
+        "high",
+        ("app/api/projects.py", "app/api/tasks.py", "app/schemas/tasks.py"),
+        "api",
+        "tests/api/test_tasks.py",
+        26,
+        9,
+        ("feat-002", "feat-003"),
+    ),
     _FeatureSpec(
-        "feat-005", "Role-based access control",
+        "feat-005",
+        "Role-based access control",
         "Owner, admin, member and guest roles per workspace, enforced by a permission dependency on every route",
-        "high", ("app/services/permissions.py", "app/api/deps.py"),
-        "api", "tests/api/test_permissions.py", 15, 5, ("feat-003",)),
+        "high",
+        ("app/services/permissions.py", "app/api/deps.py"),
+        "api",
+        "tests/api/test_permissions.py",
+        15,
+        5,
+        ("feat-003",),
+    ),
     _FeatureSpec(
-        "feat-006", "Real-time board updates",
+        "feat-006",
+        "Real-time board updates",
         "WebSocket hub broadcasting task changes to everyone viewing a board, backed by Redis pub/sub",
-        "medium", ("app/realtime/hub.py", "app/realtime/events.py", "web/src/lib/socket.ts"),
-        "api", "tests/realtime", 9, 3, ("feat-004",)),
+        "medium",
+        ("app/realtime/hub.py", "app/realtime/events.py", "web/src/lib/socket.ts"),
+        "api",
+        "tests/realtime",
+        9,
+        3,
+        ("feat-004",),
+    ),
     _FeatureSpec(
-        "feat-007", "Frontend shell & routing",
+        "feat-007",
+        "Frontend shell & routing",
         "React + TypeScript app shell with routing, an auth guard, a typed API client and design tokens",
-        "high", ("web/src/App.tsx", "web/src/router.tsx", "web/src/lib/api.ts"),
-        "web", "web/src/App.test.tsx", 11, 2, ("feat-001",)),
+        "high",
+        ("web/src/App.tsx", "web/src/router.tsx", "web/src/lib/api.ts"),
+        "web",
+        "web/src/App.test.tsx",
+        11,
+        2,
+        ("feat-001",),
+    ),
     _FeatureSpec(
-        "feat-008", "Kanban board UI",
+        "feat-008",
+        "Kanban board UI",
         "Drag-and-drop board with columns, task cards, inline editing and keyboard shortcuts",
-        "high", ("web/src/components/Board.tsx", "web/src/components/TaskCard.tsx", "web/src/hooks/useBoard.ts"),
-        "web", "web/src/components", 21, 4, ("feat-004", "feat-007")),
+        "high",
+        ("web/src/components/Board.tsx", "web/src/components/TaskCard.tsx", "web/src/hooks/useBoard.ts"),
+        "web",
+        "web/src/components",
+        21,
+        4,
+        ("feat-004", "feat-007"),
+    ),
     _FeatureSpec(
-        "feat-009", "Search & filters",
+        "feat-009",
+        "Search & filters",
         "Full-text task search (PostgreSQL tsvector) with filters by assignee, label and due date",
-        "medium", ("app/api/search.py", "app/db/search_index.py", "web/src/components/SearchBar.tsx"),
-        "api", "tests/api/test_search.py", 10, 3, ("feat-004",)),
+        "medium",
+        ("app/api/search.py", "app/db/search_index.py", "web/src/components/SearchBar.tsx"),
+        "api",
+        "tests/api/test_search.py",
+        10,
+        3,
+        ("feat-004",),
+    ),
     _FeatureSpec(
-        "feat-010", "Email notifications",
+        "feat-010",
+        "Email notifications",
         "Background worker sending assignment, mention and due-date reminder emails, with per-user preferences",
-        "medium", ("app/workers/notifications.py", "app/services/mailer.py", "app/templates/email/assigned.html"),
-        "api", "tests/workers", 8, 2, ("feat-004",)),
+        "medium",
+        ("app/workers/notifications.py", "app/services/mailer.py", "app/templates/email/assigned.html"),
+        "api",
+        "tests/workers",
+        8,
+        2,
+        ("feat-004",),
+    ),
     _FeatureSpec(
-        "feat-011", "File attachments",
+        "feat-011",
+        "File attachments",
         "Task attachments uploaded to S3-compatible storage through presigned URLs, with size limits",
-        "low", ("app/api/attachments.py", "app/services/storage.py", "web/src/components/AttachmentList.tsx"),
-        "api", "tests/api/test_attachments.py", 7, 3, ("feat-004",)),
+        "low",
+        ("app/api/attachments.py", "app/services/storage.py", "web/src/components/AttachmentList.tsx"),
+        "api",
+        "tests/api/test_attachments.py",
+        7,
+        3,
+        ("feat-004",),
+    ),
     _FeatureSpec(
-        "feat-012", "Deployment & monitoring",
+        "feat-012",
+        "Deployment & monitoring",
         "Docker images, docker-compose for local development, health checks, structured logs and Prometheus metrics",
-        "medium", ("Dockerfile", "deploy/docker-compose.yml", "app/observability.py"),
-        "api", "tests/test_observability.py", 5, 2, ("feat-001",)),
+        "medium",
+        ("Dockerfile", "deploy/docker-compose.yml", "app/observability.py"),
+        "api",
+        "tests/test_observability.py",
+        5,
+        2,
+        ("feat-001",),
+    ),
 )
 _FEATURES_BY_ID = {spec.id: spec for spec in _FEATURES}
 
@@ -262,33 +345,60 @@ def _plan() -> list[_Step]:
         # The second feature of every other phase skips the separate "testing" status.
         second_testing = "testing" if index % 2 == 0 else "in_progress"
         phase_steps = [
-            _Step(phase, {first: ("in_progress", 10)}, checkpoint=f"{phase.phase}_start",
-                  description=f"Starting Build {phase.label}: {phase.title}", phase_start=True),
+            _Step(
+                phase,
+                {first: ("in_progress", 10)},
+                checkpoint=f"{phase.phase}_start",
+                description=f"Starting Build {phase.label}: {phase.title}",
+                phase_start=True,
+            ),
             _Step(phase, {first: ("in_progress", 30), second: ("in_progress", 10)}),
             _Step(phase, {first: ("in_progress", 50), second: ("in_progress", 30)}),
-            _Step(phase, {first: ("in_progress", 70), second: ("in_progress", 50)},
-                  checkpoint=f"{phase.phase}_batch_1",
-                  description=f"Build {phase.label} batch 1: {first_name} and {second_name} under way"),
+            _Step(
+                phase,
+                {first: ("in_progress", 70), second: ("in_progress", 50)},
+                checkpoint=f"{phase.phase}_batch_1",
+                description=f"Build {phase.label} batch 1: {first_name} and {second_name} under way",
+            ),
             _Step(phase, {first: ("testing", 90), second: ("in_progress", 70)}),
             _Step(phase, {first: ("complete", 100), second: (second_testing, 90)}),
-            _Step(phase, {second: ("complete", 100)}, checkpoint=f"{phase.phase}_complete",
-                  description=f"Build {phase.label} complete: {first_name}, {second_name}"),
+            _Step(
+                phase,
+                {second: ("complete", 100)},
+                checkpoint=f"{phase.phase}_complete",
+                description=f"Build {phase.label} complete: {first_name}, {second_name}",
+            ),
         ]
         if first == FAILING_FEATURE:
-            failed = _Step(phase, {first: ("failed", 70)}, checkpoint=f"{phase.phase}_tests_failed",
-                           description=f"Build {phase.label}: {first_name} tests failing", error=_FAILURE_ERROR)
+            failed = _Step(
+                phase,
+                {first: ("failed", 70)},
+                checkpoint=f"{phase.phase}_tests_failed",
+                description=f"Build {phase.label}: {first_name} tests failing",
+                error=_FAILURE_ERROR,
+            )
             investigating = _Step(phase, {second: ("in_progress", 60)}, investigate=first)
-            fixed = _Step(phase, {first: ("in_progress", 80)}, checkpoint=f"{phase.phase}_fix",
-                          description=f"Build {phase.label}: fixed task reordering and conflict detection")
+            fixed = _Step(
+                phase,
+                {first: ("in_progress", 80)},
+                checkpoint=f"{phase.phase}_fix",
+                description=f"Build {phase.label}: fixed task reordering and conflict detection",
+            )
             phase_steps[4:4] = [failed, investigating, fixed]
         if phase.phase == "build_2a_api":
             phase_steps[-1].artifact = "openapi.json"
         elif phase.phase == "build_3a_frontend":
             phase_steps[-1].artifact = "web-bundle-report.txt"
         steps.extend(phase_steps)
-    steps.append(_Step(None, {}, checkpoint="build_complete", final=True,
-                       description=f"All {len(_FEATURES)} features complete; {PROJECT_NAME} "
-                                   f"{PROJECT_VERSION} is ready to ship"))
+    steps.append(
+        _Step(
+            None,
+            {},
+            checkpoint="build_complete",
+            final=True,
+            description=f"All {len(_FEATURES)} features complete; {PROJECT_NAME} {PROJECT_VERSION} is ready to ship",
+        )
+    )
     return steps
 
 
@@ -418,13 +528,16 @@ class DemoBuild:
         self._write_test_results()
         self._write_current_work()
         self._write_features()
-        self._append_log([
-            f"buildrunner 3 demo: {PROJECT_NAME} {PROJECT_VERSION}",
-            f"loaded PROJECT_SPEC.md: {len(_FEATURES)} features in {len(_PHASES)} builds",
-            "plan: " + ", ".join(phase.phase for phase in _PHASES),
-        ])
-        self._write_checkpoint("plan_approved",
-                               f"Build plan approved: {len(_FEATURES)} features across {len(_PHASES)} builds")
+        self._append_log(
+            [
+                f"buildrunner 3 demo: {PROJECT_NAME} {PROJECT_VERSION}",
+                f"loaded PROJECT_SPEC.md: {len(_FEATURES)} features in {len(_PHASES)} builds",
+                "plan: " + ", ".join(phase.phase for phase in _PHASES),
+            ]
+        )
+        self._write_checkpoint(
+            "plan_approved", f"Build plan approved: {len(_FEATURES)} features across {len(_PHASES)} builds"
+        )
 
     def _write_spec(self) -> None:
         sections = []
@@ -458,8 +571,10 @@ class DemoBuild:
             self._current_phase = step.phase
             lines.append(f"=== Build {step.phase.label}: {step.phase.title} ({step.phase.phase}) ===")
             if step.phase.phase == "build_2b_realtime":
-                lines += ["ERROR: redis://localhost:6379 connection refused (attempt 1/3), retrying in 1s",
-                          "redis connected (attempt 2/3)"]
+                lines += [
+                    "ERROR: redis://localhost:6379 connection refused (attempt 1/3), retrying in 1s",
+                    "redis connected (attempt 2/3)",
+                ]
         tested = blockers_changed = False
         for feature_id, (status, progress) in step.changes.items():
             spec = _FEATURES_BY_ID[feature_id]
@@ -553,8 +668,10 @@ class DemoBuild:
                 self._files_created.append(test_file)
             self._tasks_completed += [f"{spec.id}: implement {path}" for path in spec.components]
             self._tasks_completed.append(f"{spec.id}: {total_tests} tests passing")
-            lines.append(f"done {spec.id} {spec.name} ({spec.unit_tests} unit, "
-                         f"{spec.integration_tests} integration tests passing)")
+            lines.append(
+                f"done {spec.id} {spec.name} ({spec.unit_tests} unit, "
+                f"{spec.integration_tests} integration tests passing)"
+            )
         return lines
 
     def _write_component(self, spec: _FeatureSpec) -> list[str]:
@@ -571,16 +688,20 @@ class DemoBuild:
         rng = self._random
         folder = _folder_of(spec)
         if spec.kind == "web":
-            return rng.choice((
-                "$ npx tsc --noEmit ... ok",
-                f"$ npx eslint {folder} ... 0 problems",
-                f"$ npx vite build ... {rng.randint(180, 420)} modules transformed, built in {rng.uniform(1, 4):.2f}s",
-            ))
-        return rng.choice((
-            f"$ ruff check {folder} ... All checks passed!",
-            f"$ mypy {folder} ... Success: no issues found in {rng.randint(4, 30)} source files",
-            f"$ python -m compileall -q {folder} ... ok",
-        ))
+            return rng.choice(
+                (
+                    "$ npx tsc --noEmit ... ok",
+                    f"$ npx eslint {folder} ... 0 problems",
+                    f"$ npx vite build ... {rng.randint(180, 420)} modules transformed, built in {rng.uniform(1, 4):.2f}s",
+                )
+            )
+        return rng.choice(
+            (
+                f"$ ruff check {folder} ... All checks passed!",
+                f"$ mypy {folder} ... Success: no issues found in {rng.randint(4, 30)} source files",
+                f"$ python -m compileall -q {folder} ... ok",
+            )
+        )
 
     def _test_lines(self, spec: _FeatureSpec, failed: int) -> list[str]:
         total = spec.unit_tests + spec.integration_tests
@@ -590,16 +711,22 @@ class DemoBuild:
             result = f"Tests {total - failed} passed ({total}) in {seconds:.2f}s"
         else:
             command = f"pytest {spec.test_target} -q"
-            result = f"{total} passed in {seconds:.2f}s" if not failed else \
-                f"{failed} failed, {total - failed} passed in {seconds:.2f}s"
+            result = (
+                f"{total} passed in {seconds:.2f}s"
+                if not failed
+                else f"{failed} failed, {total - failed} passed in {seconds:.2f}s"
+            )
         self._last_test_run = (command, result, datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
         return [f"$ {command}", result]
 
     def _final_lines(self) -> list[str]:
         total = sum(spec.unit_tests + spec.integration_tests for spec in _FEATURES)
         seconds = self._random.uniform(20, 40)
-        self._last_test_run = ("pytest -q && npx vitest run", f"{total} passed in {seconds:.2f}s",
-                               datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
+        self._last_test_run = (
+            "pytest -q && npx vitest run",
+            f"{total} passed in {seconds:.2f}s",
+            datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+        )
         return [
             "=== Final verification ===",
             "$ pytest -q && npx vitest run",
@@ -685,13 +812,20 @@ class DemoBuild:
             *([f"- ✅ {f['id']} {f['name']}" for f in completed] or ["*Nothing yet*"]),
             "",
             "### In Progress",
-            *([f"- 🚧 {f['id']} {f['name']}: {f['progress']}%"
-               + (" (testing)" if f["status"] == "testing" else "")
-               for f in by_status.get("in_progress", []) + by_status.get("testing", [])] or ["*Nothing*"]),
+            *(
+                [
+                    f"- 🚧 {f['id']} {f['name']}: {f['progress']}%" + (" (testing)" if f["status"] == "testing" else "")
+                    for f in by_status.get("in_progress", []) + by_status.get("testing", [])
+                ]
+                or ["*Nothing*"]
+            ),
         ]
         if by_status.get("failed"):
-            lines += ["", "### Failed", *[f"- ❌ {f['id']} {f['name']}: {f.get('error', 'failed')}"
-                                         for f in by_status["failed"]]]
+            lines += [
+                "",
+                "### Failed",
+                *[f"- ❌ {f['id']} {f['name']}: {f.get('error', 'failed')}" for f in by_status["failed"]],
+            ]
         lines += [
             "",
             "### Pending",
@@ -706,8 +840,11 @@ class DemoBuild:
 
     def _write_blockers(self) -> None:
         lines = ["# Blockers", "", "## Active Blockers", ""]
-        lines += [f"### {self._blocker}", "", "**Owner:** build agent", "**Next:** fix and re-run the tests"] \
-            if self._blocker else ["*None currently*"]
+        lines += (
+            [f"### {self._blocker}", "", "**Owner:** build agent", "**Next:** fix and re-run the tests"]
+            if self._blocker
+            else ["*None currently*"]
+        )
         lines += ["", "## Resolved Blockers", ""]
         lines += [f"- ~~{text}~~ (fixed)" for text in self._resolved_blockers] or ["*None yet*"]
         lines += ["", "---", "", "*Track blockers here for visibility*", ""]
@@ -719,10 +856,29 @@ class DemoBuild:
         else:
             command, result, moment = self._last_test_run
             passed = "failed" not in result
-            body = [f"**Status:** {'Passing' if passed else 'FAILING'}", f"**Date:** {moment}",
-                    f"**Command:** `{command}`", "", "```", result, "```"]
-        text = "\n".join(["# Test Results", "", "## Latest Test Run", "", *body, "", "---", "",
-                          "*Test output is piped here automatically*", ""])
+            body = [
+                f"**Status:** {'Passing' if passed else 'FAILING'}",
+                f"**Date:** {moment}",
+                f"**Command:** `{command}`",
+                "",
+                "```",
+                result,
+                "```",
+            ]
+        text = "\n".join(
+            [
+                "# Test Results",
+                "",
+                "## Latest Test Run",
+                "",
+                *body,
+                "",
+                "---",
+                "",
+                "*Test output is piped here automatically*",
+                "",
+            ]
+        )
         self._write_text(self._state / "context" / "test-results.md", text)
 
     def _write_artifact(self, name: str) -> None:
@@ -732,24 +888,50 @@ class DemoBuild:
                 f"/api/{resource}": {"get": {"summary": f"List {resource}"}, "post": {"summary": f"Create {resource}"}}
                 for resource in ("projects", "tasks", "comments", "search")
             }
-            text = json.dumps({"openapi": "3.1.0", "info": {"title": f"{PROJECT_NAME} API",
-                                                              "version": PROJECT_VERSION}, "paths": paths}, indent=2)
+            text = json.dumps(
+                {
+                    "openapi": "3.1.0",
+                    "info": {"title": f"{PROJECT_NAME} API", "version": PROJECT_VERSION},
+                    "paths": paths,
+                },
+                indent=2,
+            )
         elif name == "web-bundle-report.txt":
-            text = "\n".join([
-                "vite v5.4.2 building for production...",
-                f"{self._random.randint(380, 460)} modules transformed.",
-                "dist/index.html                   0.46 kB | gzip:   0.30 kB",
-                "dist/assets/index-4f2c1a9b.css   18.92 kB | gzip:   4.41 kB",
-                "dist/assets/index-9d81e0c3.js   312.40 kB | gzip: 101.77 kB",
-            ])
+            text = "\n".join(
+                [
+                    "vite v5.4.2 building for production...",
+                    f"{self._random.randint(380, 460)} modules transformed.",
+                    "dist/index.html                   0.46 kB | gzip:   0.30 kB",
+                    "dist/assets/index-4f2c1a9b.css   18.92 kB | gzip:   4.41 kB",
+                    "dist/assets/index-9d81e0c3.js   312.40 kB | gzip: 101.77 kB",
+                ]
+            )
         elif name == "coverage-summary.txt":
-            rows = [f"{path:<44} {self._random.randint(81, 99):>3}%"
-                    for spec in _FEATURES for path in spec.components if path.endswith(".py")]
-            text = "\n".join(["Name                                         Cover", "-" * 49, *rows,
-                              "-" * 49, f"{'TOTAL':<44} {self._random.randint(86, 92):>3}%"])
+            rows = [
+                f"{path:<44} {self._random.randint(81, 99):>3}%"
+                for spec in _FEATURES
+                for path in spec.components
+                if path.endswith(".py")
+            ]
+            text = "\n".join(
+                [
+                    "Name                                         Cover",
+                    "-" * 49,
+                    *rows,
+                    "-" * 49,
+                    f"{'TOTAL':<44} {self._random.randint(86, 92):>3}%",
+                ]
+            )
         else:
-            text = "\n".join([f"# {PROJECT_NAME} {PROJECT_VERSION}", "", "## Features", "",
-                              *[f"- {spec.name}: {spec.description}" for spec in _FEATURES]])
+            text = "\n".join(
+                [
+                    f"# {PROJECT_NAME} {PROJECT_VERSION}",
+                    "",
+                    "## Features",
+                    "",
+                    *[f"- {spec.name}: {spec.description}" for spec in _FEATURES],
+                ]
+            )
         self._write_text(target, text + "\n")
 
     # ---------------------------------------------------------------- writing safely

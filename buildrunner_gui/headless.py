@@ -74,8 +74,7 @@ async def _serve(server: MirrorServer, watchers: list[ProjectWatcher], demo_buil
         if demo_build is not None:
             demo_build.start()
         if server.token:
-            print(f"buildrunner-gui: access token {server.token} (Authorization: Bearer, or ?token=)",
-                  file=sys.stderr)
+            print(f"buildrunner-gui: access token {server.token} (Authorization: Bearer, or ?token=)", file=sys.stderr)
         print(f"buildrunner-gui: browser page {server.page_url()}", file=sys.stderr)
         for watcher in watchers:
             print(f"serving {server.url_for(watcher.session_id)}")

@@ -20,12 +20,16 @@ def report_html(state: dict[str, Any]) -> str:
     def items_table(items: list[dict[str, Any]]) -> str:
         rows = "".join(
             f"<tr><td>{e(i['id'])}</td><td>{e(i['name'])}</td><td class='s-{e(i['status'])}'>{e(i['status'])}</td>"
-            f"<td>{i['progress']:.1f}%</td></tr>" for i in items)
+            f"<td>{i['progress']:.1f}%</td></tr>"
+            for i in items
+        )
         return f"<table><tr><th>id</th><th>name</th><th>status</th><th>progress</th></tr>{rows}</table>"
 
     checkpoints = "".join(
         f"<tr><td>{e(c['checkpoint_id'])}</td><td>{e(c['phase'])}</td><td>{e(c['status'])}</td>"
-        f"<td>{e(c['timestamp'])}</td></tr>" for c in reversed(state["checkpoints"]))
+        f"<td>{e(c['timestamp'])}</td></tr>"
+        for c in reversed(state["checkpoints"])
+    )
     errors = "".join(f"<li>{e(x['file_path'] or '-')}: {e(x['error_message'])}</li>" for x in state["errors"])
     name = e(state["project"]["name"])
     return f"""<!doctype html>

@@ -21,8 +21,9 @@ def run_self_test() -> int:
         project = Path(folder) / "selftest"
         checkpoints = project / ".buildrunner" / "checkpoints"
         checkpoints.mkdir(parents=True)
-        (checkpoints / "one.json").write_text(json.dumps(
-            {"phase": "build_1", "completion": 50, "components": {"api": {"status": "done"}, "ui": "wip"}}))
+        (checkpoints / "one.json").write_text(
+            json.dumps({"phase": "build_1", "completion": 50, "components": {"api": {"status": "done"}, "ui": "wip"}})
+        )
         try:
             checks = _check(project)
         except Exception as exc:  # the point is to report, in one line, what is broken

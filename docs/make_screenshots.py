@@ -17,8 +17,15 @@ from buildrunner_gui.app import DesktopApp, follow_system_colour_scheme
 from buildrunner_gui.settings import AppSettings
 
 OUT = Path(__file__).resolve().parent / "screenshots"
-SHOTS = [("overview", 0), ("features", 1), ("components", 2), ("checkpoints", 3), ("documents", 4),
-         ("terminal", 6), ("activity", 7)]
+SHOTS = [
+    ("overview", 0),
+    ("features", 1),
+    ("components", 2),
+    ("checkpoints", 3),
+    ("documents", 4),
+    ("terminal", 6),
+    ("activity", 7),
+]
 
 
 async def take(desktop: DesktopApp, seconds: float) -> None:

@@ -22,9 +22,21 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.fail("PyInstaller is not installed (scripts/setup --dev installs it)")
     out = tmp_path_factory.mktemp("bundle")
     subprocess.run(
-        [str(pyinstaller), "--noconfirm", "--log-level", "WARN", "--distpath", str(out / "dist"),
-         "--workpath", str(out / "build"), "build_app.spec"],
-        cwd=REPO, check=True, capture_output=True, timeout=600,
+        [
+            str(pyinstaller),
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(out / "dist"),
+            "--workpath",
+            str(out / "build"),
+            "build_app.spec",
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=600,
     )
     binary = out / "dist" / "buildrunner-gui" / "buildrunner-gui"
     assert binary.exists()
@@ -40,7 +52,8 @@ def test_the_built_binary_passes_its_self_test(bundle: Path):
 
 @pytest.mark.timeout(900)
 def test_the_built_binary_reads_a_real_project(bundle: Path, sample_project: Path):
-    result = subprocess.run([str(bundle), "status", str(sample_project), "--json"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(bundle), "status", str(sample_project), "--json"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["feature_stats"]["total"] == 17

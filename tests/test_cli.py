@@ -18,7 +18,10 @@ from buildrunner_gui.sources.oneshot import read_once
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "buildrunner_gui", *args],
-        capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -48,7 +51,8 @@ def test_status_json_on_the_full_real_tree(full_tree):
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
     assert [c["checkpoint_id"] for c in printed["checkpoints"]] == sorted(
-        p.stem for p in (full_tree / ".buildrunner/checkpoints").glob("*.json"))
+        p.stem for p in (full_tree / ".buildrunner/checkpoints").glob("*.json")
+    )
     assert printed["features"] == [] and printed["feature_stats"]["total"] == 0
     assert {d["file_path"] for d in printed["documents"]} >= {".buildrunner/PROJECT_SPEC.md"}
     assert printed["errors"] == []
@@ -65,23 +69,30 @@ def test_status_summary_is_readable(sample_project):
 def test_status_on_a_project_made_by_hand(tmp_path):
     project = tmp_path / "handmade"
     (project / ".buildrunner" / "checkpoints").mkdir(parents=True)
-    (project / ".buildrunner" / "checkpoints" / "first.json").write_text(json.dumps({
-        "phase": "setup",
-        "tasks_completed": ["scaffold", "lint"],
-        "components": {"api": {"status": "done"}, "ui": {"status": "running", "progress": "40%"}},
-    }))
+    (project / ".buildrunner" / "checkpoints" / "first.json").write_text(
+        json.dumps(
+            {
+                "phase": "setup",
+                "tasks_completed": ["scaffold", "lint"],
+                "components": {"api": {"status": "done"}, "ui": {"status": "running", "progress": "40%"}},
+            }
+        )
+    )
     (project / ".buildrunner" / "checkpoints" / "broken.json").write_text("{not json")
 
     result = run("status", str(project), "--json")
     assert result.returncode == 0, result.stderr
     state = json.loads(result.stdout)
     assert [(c["id"], c["status"], c["progress"]) for c in state["components"]] == [
-        ("api", "completed", 100.0), ("ui", "in_progress", 40.0)]
+        ("api", "completed", 100.0),
+        ("ui", "in_progress", 40.0),
+    ]
     assert state["progress"]["percent"] == 70.0
     assert state["progress"]["tasks_completed"] == 2
     assert state["status"] == "in_progress"
     assert [(e["file_path"], e["error_type"]) for e in state["errors"]] == [
-        (".buildrunner/checkpoints/broken.json", "invalid_json")]
+        (".buildrunner/checkpoints/broken.json", "invalid_json")
+    ]
 
 
 def test_status_accepts_a_registered_alias(sample_project, tmp_path):
@@ -120,8 +131,10 @@ def test_version():
 
 
 def test_model_layer_never_imports_qt():
-    code = ("import sys, buildrunner_gui.model.engine, buildrunner_gui.model.messages, "
-            "buildrunner_gui.sources.oneshot; print(any(m.startswith('PySide6') for m in sys.modules))")
+    code = (
+        "import sys, buildrunner_gui.model.engine, buildrunner_gui.model.messages, "
+        "buildrunner_gui.sources.oneshot; print(any(m.startswith('PySide6') for m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
 
@@ -133,14 +146,17 @@ def test_entry_point_script_is_installed():
     assert result.returncode == 0
 
 
-@pytest.mark.parametrize(("argv", "command", "projects"), [
-    (["some/project"], None, ["some/project"]),
-    (["--debug", "a", "b"], None, ["a", "b"]),
-    (["--demo"], None, []),
-    ([], None, []),
-    (["status", "x"], "status", None),
-    (["--debug", "serve", "x", "--port", "0"], "serve", ["x"]),
-])
+@pytest.mark.parametrize(
+    ("argv", "command", "projects"),
+    [
+        (["some/project"], None, ["some/project"]),
+        (["--debug", "a", "b"], None, ["a", "b"]),
+        (["--demo"], None, []),
+        ([], None, []),
+        (["status", "x"], "status", None),
+        (["--debug", "serve", "x", "--port", "0"], "serve", ["x"]),
+    ],
+)
 def test_project_arguments_and_commands_are_told_apart(argv, command, projects):
     from buildrunner_gui.cli import parse_arguments
 

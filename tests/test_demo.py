@@ -52,12 +52,14 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         deadline = time.monotonic() + RUN_TIMEOUT
         while not demo.finished and time.monotonic() < deadline:
             snapshot = read_once(folder).snapshot()
-            run.samples.append({
-                "status": snapshot["status"],
-                "errors": snapshot["errors"],
-                "failed": [f["id"] for f in snapshot["features"] if f["status"] == "failed"],
-                "percent": snapshot["progress"]["percent"],
-            })
+            run.samples.append(
+                {
+                    "status": snapshot["status"],
+                    "errors": snapshot["errors"],
+                    "failed": [f["id"] for f in snapshot["features"] if f["status"] == "failed"],
+                    "percent": snapshot["progress"]["percent"],
+                }
+            )
         run.finished = demo.finished
     finally:
         demo.stop()

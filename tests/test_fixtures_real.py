@@ -78,22 +78,33 @@ def expected_documents(root: Path) -> dict[str, str]:
     documents = {}
     for path in paths:
         text = path.read_text(encoding="utf-8")
-        heading = next((line.strip().lstrip("#").strip() for line in text.splitlines()
-                        if line.strip().startswith("#") and line.strip().lstrip("#").strip()), path.name)
+        heading = next(
+            (
+                line.strip().lstrip("#").strip()
+                for line in text.splitlines()
+                if line.strip().startswith("#") and line.strip().lstrip("#").strip()
+            ),
+            path.name,
+        )
         documents[path.relative_to(root).as_posix()] = heading
     return documents
 
 
 def expected_log_lines(state_dir: Path) -> dict[str, list[str]]:
-    return {f"log:{path.name}": path.read_text(encoding="utf-8").splitlines()
-            for path in sorted((state_dir / "logs").glob("*.log")) if path.stat().st_size < 256 * 1024}
+    return {
+        f"log:{path.name}": path.read_text(encoding="utf-8").splitlines()
+        for path in sorted((state_dir / "logs").glob("*.log"))
+        if path.stat().st_size < 256 * 1024
+    }
 
 
 def expected_artifacts(root: Path) -> dict[str, int]:
-    return {f".buildrunner/artifacts/{rel}": size
-            for rel, (_, size) in files_under(root / ".buildrunner" / "artifacts").items()
-            if not (root / ".buildrunner" / "artifacts" / rel).is_dir()
-            or (root / ".buildrunner" / "artifacts" / rel).is_symlink()}
+    return {
+        f".buildrunner/artifacts/{rel}": size
+        for rel, (_, size) in files_under(root / ".buildrunner" / "artifacts").items()
+        if not (root / ".buildrunner" / "artifacts" / rel).is_dir()
+        or (root / ".buildrunner" / "artifacts" / rel).is_symlink()
+    }
 
 
 # ---------------------------------------------------------------- br3-sample
@@ -137,11 +148,23 @@ def test_sample_project(sample_project: Path):
     # Figures: 99.1 %, and "in progress" by rule 3 although every feature is completed.
     percent = round(sum(map(spec_progress, raw_features)) / len(raw_features), 1)
     assert percent == 99.1
-    assert state["progress"] == {"total": 17, "completed": 17, "percent": percent, "status": "in_progress",
-                                 "tasks_completed": 0, "files_created": 0}
+    assert state["progress"] == {
+        "total": 17,
+        "completed": 17,
+        "percent": percent,
+        "status": "in_progress",
+        "tasks_completed": 0,
+        "files_created": 0,
+    }
     assert state["status"] == "in_progress"
-    assert state["feature_stats"] == {"total": 17, "completed": 17, "in_progress": 0, "pending": 0, "failed": 0,
-                                      "completion_percentage": percent}
+    assert state["feature_stats"] == {
+        "total": 17,
+        "completed": 17,
+        "in_progress": 0,
+        "pending": 0,
+        "failed": 0,
+        "completion_percentage": percent,
+    }
     assert state["component_stats"]["total"] == state["component_stats"]["completed"] == 91
     assert state["project"]["name"] == registry["project"]
 
@@ -150,8 +173,7 @@ def test_sample_project(sample_project: Path):
     assert len(documents) == 5
     assert ".buildrunner/PROJECT_SPEC.md" in documents
     assert {d["file_path"]: d["title"] for d in state["documents"]} == documents
-    assert {d["file_path"]: d["size"] for d in state["documents"]} == {
-        p: (root / p).stat().st_size for p in documents}
+    assert {d["file_path"]: d["size"] for d in state["documents"]} == {p: (root / p).stat().st_size for p in documents}
     assert sum(classify(p) == "context" for p in documents) == 4
     assert classify(".buildrunner/PROJECT_SPEC.md") == "spec"
 
@@ -181,8 +203,7 @@ def test_sample_workflow_files_are_other(sample_project: Path):
     inputs = ProjectReader(str(sample_project)).scan()
     listed = {i.path: i for i in inputs if getattr(i, "path", None) in rels}
     assert set(listed) == set(rels)
-    assert all(type(i).__name__ == "FileRead" and i.file_type == "other" and i.record is None
-               for i in listed.values())
+    assert all(type(i).__name__ == "FileRead" and i.file_type == "other" and i.record is None for i in listed.values())
     state = checked_snapshot(sample_project)
     assert state["errors"] == []
     assert [c["checkpoint_id"] for c in state["checkpoints"]] == SAMPLE_CHECKPOINT_IDS  # not taken as checkpoints
@@ -200,8 +221,11 @@ def test_sample_with_bad_symlinks(sample_project: Path, full_tree: Path, tmp_pat
     (state_dir / "context" / "dangling.md").symlink_to(state_dir / "context" / "missing.md")
 
     state = checked_snapshot(sample_project)
-    bad = {".buildrunner/checkpoints/zz_outside.json", ".buildrunner/context/dashboard.md",
-           ".buildrunner/context/dangling.md"}
+    bad = {
+        ".buildrunner/checkpoints/zz_outside.json",
+        ".buildrunner/context/dashboard.md",
+        ".buildrunner/context/dangling.md",
+    }
     assert {e["file_path"] for e in state["errors"]} == bad
     assert all(e["error_message"] and "\n" not in e["error_message"] for e in state["errors"])
     assert [c["checkpoint_id"] for c in state["checkpoints"]] == SAMPLE_CHECKPOINT_IDS
@@ -222,22 +246,36 @@ def test_example_registry(fixtures_dir: Path, tmp_path: Path):
 
     assert len(state["features"]) == 6
     assert [(f["id"], f["name"], f["raw_status"]) for f in state["features"]] == [
-        (f["id"], f["name"], f["status"]) for f in raw["features"]]
+        (f["id"], f["name"], f["status"]) for f in raw["features"]
+    ]
     mapping = {"complete": "completed", "in_progress": "in_progress", "planned": "pending"}
     assert {f["raw_status"] for f in state["features"]} == set(mapping)
     assert [f["status"] for f in state["features"]] == [mapping[f["status"]] for f in raw["features"]]
     assert [f["status"] for f in state["features"]] == [spec_status(f["status"]) for f in raw["features"]]
     assert all("progress" not in f for f in raw["features"])
-    assert [f["progress"] for f in state["features"]] == [100.0 if f["status"] == "completed" else 0.0
-                                                          for f in state["features"]]
+    assert [f["progress"] for f in state["features"]] == [
+        100.0 if f["status"] == "completed" else 0.0 for f in state["features"]
+    ]
     assert state["features"][0]["metadata"]["build"] == "1A"
 
     percent = round(100 * sum(f["status"] == "complete" for f in raw["features"]) / len(raw["features"]), 1)
     assert percent == 33.3
-    assert state["progress"] == {"total": 6, "completed": 2, "percent": percent, "status": "in_progress",
-                                 "tasks_completed": 0, "files_created": 0}
-    assert state["feature_stats"] == {"total": 6, "completed": 2, "in_progress": 1, "pending": 3, "failed": 0,
-                                      "completion_percentage": percent}
+    assert state["progress"] == {
+        "total": 6,
+        "completed": 2,
+        "percent": percent,
+        "status": "in_progress",
+        "tasks_completed": 0,
+        "files_created": 0,
+    }
+    assert state["feature_stats"] == {
+        "total": 6,
+        "completed": 2,
+        "in_progress": 1,
+        "pending": 3,
+        "failed": 0,
+        "completion_percentage": percent,
+    }
     assert state["components"] == [] and state["checkpoints"] == [] and state["errors"] == []
     assert state["project"]["name"] == "Example Project"
 
@@ -251,8 +289,11 @@ def test_full_tree(full_tree: Path):
     entries = files_under(root)
     assert sum(1 for is_link, _ in entries.values() if not is_link) > 1000
     links = {rel: os.readlink(root / rel) for rel, (is_link, _) in entries.items() if is_link}
-    outside = [rel for rel, target in links.items()
-               if not os.path.realpath(root / rel).startswith(os.path.realpath(root) + os.sep)]
+    outside = [
+        rel
+        for rel, target in links.items()
+        if not os.path.realpath(root / rel).startswith(os.path.realpath(root) + os.sep)
+    ]
     dangling = [rel for rel in links if not (root / rel).exists()]
     assert outside and dangling and len(links) >= 2
 
@@ -266,8 +307,14 @@ def test_full_tree(full_tree: Path):
     ids = checkpoint_ids_in_order(state_dir)
     assert len(ids) == 4
     assert [c["checkpoint_id"] for c in state["checkpoints"]] == ids
-    assert state["progress"] == {"total": 0, "completed": 0, "percent": 0.0, "status": "in_progress",
-                                 "tasks_completed": 0, "files_created": 0}
+    assert state["progress"] == {
+        "total": 0,
+        "completed": 0,
+        "percent": 0.0,
+        "status": "in_progress",
+        "tasks_completed": 0,
+        "files_created": 0,
+    }
     assert {d["file_path"]: d["title"] for d in state["documents"]} == expected_documents(root)
     for source, lines in expected_log_lines(state_dir).items():
         assert [t["output"] for t in state["terminal"] if t["source"] == source] == lines
@@ -281,8 +328,11 @@ def test_full_tree_scan_lists_every_relevant_file(full_tree: Path):
     inputs = ProjectReader(str(full_tree)).scan()
     paths = [i.path for i in inputs if hasattr(i, "path")]
     assert len(paths) == len(set(paths))
-    expected = {f".buildrunner/{rel}" for rel, (is_link, _) in files_under(full_tree / ".buildrunner").items()
-                if is_link or not (full_tree / ".buildrunner" / rel).is_dir()}
+    expected = {
+        f".buildrunner/{rel}"
+        for rel, (is_link, _) in files_under(full_tree / ".buildrunner").items()
+        if is_link or not (full_tree / ".buildrunner" / rel).is_dir()
+    }
     assert set(paths) == expected
     kinds = {classify(p) for p in paths}
     assert kinds == {"checkpoint", "features", "context", "artifact", "log", "spec", "other"}

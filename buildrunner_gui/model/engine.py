@@ -183,12 +183,16 @@ class SessionEngine:
                 out.append(self._file_change(STATE_DIR, "other", "created"))
                 out.append(self._terminal_event(f"{STATE_DIR}/ appeared; reading it", "info", MONITOR_SOURCE))
         elif entry.at_start:
-            out.append(self._terminal_event(
-                f"{STATE_DIR}/ does not exist yet; waiting for the build to create it", "info", MONITOR_SOURCE))
+            out.append(
+                self._terminal_event(
+                    f"{STATE_DIR}/ does not exist yet; waiting for the build to create it", "info", MONITOR_SOURCE
+                )
+            )
         else:
             out.append(self._file_change(STATE_DIR, "other", "deleted"))
-            out.append(self._error(f"{STATE_DIR}/ was deleted; waiting for it to come back", "state_dir_missing",
-                                   STATE_DIR))
+            out.append(
+                self._error(f"{STATE_DIR}/ was deleted; waiting for it to come back", "state_dir_missing", STATE_DIR)
+            )
 
     # ---------------------------------------------------------------- derived state and its diff
 
@@ -262,18 +266,26 @@ class SessionEngine:
         return self._event(f"{kind}_update", body)
 
     def _checkpoint_event(self, checkpoint: Checkpoint, removed: bool = False) -> Message:
-        return self._event("checkpoint_update", {
-            "checkpoint_id": checkpoint.id,
-            "phase": checkpoint.phase,
-            "status": checkpoint.status,
-            "tasks_completed": list(checkpoint.tasks_completed),
-            "files_created": list(checkpoint.files_created),
-            "metadata": checkpoint.metadata,
-            "removed": removed,
-        })
+        return self._event(
+            "checkpoint_update",
+            {
+                "checkpoint_id": checkpoint.id,
+                "phase": checkpoint.phase,
+                "status": checkpoint.status,
+                "tasks_completed": list(checkpoint.tasks_completed),
+                "files_created": list(checkpoint.files_created),
+                "metadata": checkpoint.metadata,
+                "removed": removed,
+            },
+        )
 
     def _file_change(
-        self, path: str, file_type: str, change: str, content: str | None = None, truncated: bool = False,
+        self,
+        path: str,
+        file_type: str,
+        change: str,
+        content: str | None = None,
+        truncated: bool = False,
         size: int | None = None,
     ) -> Message:
         body: dict[str, Any] = {
@@ -286,9 +298,14 @@ class SessionEngine:
         if size is not None:  # beyond protocol.md: lets a mirror list an artifact's size without asking
             body["size"] = size
         message = self._event("file_change", body)
-        self._files.append({
-            "file_path": path, "file_type": file_type, "change_type": change, "timestamp": message["timestamp"],
-        })
+        self._files.append(
+            {
+                "file_path": path,
+                "file_type": file_type,
+                "change_type": change,
+                "timestamp": message["timestamp"],
+            }
+        )
         return message
 
     def _terminal_event(self, text: str, output_type: str, source: str) -> Message:
@@ -301,12 +318,23 @@ class SessionEngine:
         return message
 
     def _error(self, reason: str, error_type: str, path: str | None) -> Message:
-        message = self._event("error", {
-            "error_message": reason, "error_type": error_type, "file_path": path, "traceback": None,
-        })
-        self._errors.append({
-            "error_message": reason, "error_type": error_type, "file_path": path, "timestamp": message["timestamp"],
-        })
+        message = self._event(
+            "error",
+            {
+                "error_message": reason,
+                "error_type": error_type,
+                "file_path": path,
+                "traceback": None,
+            },
+        )
+        self._errors.append(
+            {
+                "error_message": reason,
+                "error_type": error_type,
+                "file_path": path,
+                "timestamp": message["timestamp"],
+            }
+        )
         return message
 
     def control(self, message_type: str, **body: Any) -> Message:
@@ -355,8 +383,13 @@ class SessionEngine:
             "files": list(self._files),
             "errors": list(self._errors),
             "documents": [
-                {"file_path": d.file_path, "title": d.title, "size": d.size, "content": d.content,
-                 "truncated": d.truncated}
+                {
+                    "file_path": d.file_path,
+                    "title": d.title,
+                    "size": d.size,
+                    "content": d.content,
+                    "truncated": d.truncated,
+                }
                 for _, d in sorted(self._documents.items())
             ],
             "artifacts": [
@@ -364,7 +397,6 @@ class SessionEngine:
                 for path, (size, mtime) in sorted(self._artifacts.items())
             ],
         }
-
 
 
 def _reuse(shown: dict[str, Item], item: Item) -> Item:

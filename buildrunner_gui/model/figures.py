@@ -108,8 +108,14 @@ def _component_from_features(path: str, owners: list[Item]) -> Item:
         status = "in_progress"
     else:
         status = "pending"
-    return Item(path, path, status, status, sum(owner.progress for owner in owners) / len(owners),
-                {"features": [owner.id for owner in owners]})
+    return Item(
+        path,
+        path,
+        status,
+        status,
+        sum(owner.progress for owner in owners) / len(owners),
+        {"features": [owner.id for owner in owners]},
+    )
 
 
 def stats(items: Sequence[Item]) -> dict[str, Any]:
@@ -168,9 +174,11 @@ def overall(
         total=len(counted_items),
         completed=(feature_stats if features else component_stats)["completed"],
         percent=round(float(percent), 1),
-        status=status_from_counts(current, percent, {
-            key: feature_stats[key] + component_stats[key]
-            for key in ("total", "completed", "in_progress", "failed")}),
+        status=status_from_counts(
+            current,
+            percent,
+            {key: feature_stats[key] + component_stats[key] for key in ("total", "completed", "in_progress", "failed")},
+        ),
         tasks_completed=len(tasks),
         files_created=len(files),
     )

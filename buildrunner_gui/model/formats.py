@@ -33,8 +33,16 @@ class Item:
 
     __slots__ = ("_component_paths", "_metadata", "id", "name", "progress", "raw", "raw_status", "status")
 
-    def __init__(self, id: str, name: str, status: Status, raw_status: str, progress: float,
-                 metadata: dict[str, Any] | None, raw: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        status: Status,
+        raw_status: str,
+        progress: float,
+        metadata: dict[str, Any] | None,
+        raw: dict[str, Any] | None = None,
+    ) -> None:
         self.id = id
         self.name = name
         self.status: Status = status
@@ -55,8 +63,11 @@ class Item:
         """The distinct component paths a feature lists (computed once per item)."""
         if self._component_paths is None:
             paths = self.raw.get("components") if self._metadata is None else self._metadata.get("components")
-            self._component_paths = tuple(dict.fromkeys(
-                p for p in paths if isinstance(p, str) and p.strip())) if isinstance(paths, list) else ()
+            self._component_paths = (
+                tuple(dict.fromkeys(p for p in paths if isinstance(p, str) and p.strip()))
+                if isinstance(paths, list)
+                else ()
+            )
         return self._component_paths
 
     def __eq__(self, other: object) -> bool:
@@ -68,7 +79,13 @@ class Item:
             # Both read from files: the written object determines every field but a fallback id.
             return self.id == other.id and self.raw == other.raw
         return (self.id, self.name, self.status, self.raw_status, self.progress, self.metadata) == (
-            other.id, other.name, other.status, other.raw_status, other.progress, other.metadata)
+            other.id,
+            other.name,
+            other.status,
+            other.raw_status,
+            other.progress,
+            other.metadata,
+        )
 
     __hash__ = None  # type: ignore[assignment]  # mutable contents
 
@@ -76,7 +93,8 @@ class Item:
     def __get_pydantic_core_schema__(cls, _source: Any, _handler: Any) -> core_schema.CoreSchema:
         """Inside pydantic records: accepted as is, serialised as the protocol's item."""
         return core_schema.is_instance_schema(
-            cls, serialization=core_schema.plain_serializer_function_ser_schema(lambda item: item.public()))
+            cls, serialization=core_schema.plain_serializer_function_ser_schema(lambda item: item.public())
+        )
 
     def __repr__(self) -> str:
         return f"Item(id={self.id!r}, status={self.status!r}, progress={self.progress!r})"
@@ -228,20 +246,22 @@ class Checkpoint(BaseModel):
             if completion is not None:
                 break
         status = _text(raw.get("status")).strip() or "created"
-        return cls.model_validate({
-            "file_name": file_name,
-            "id": _text(raw.get("id")).strip() or stem,
-            "timestamp": _timestamp(raw.get("timestamp")) or mtime,
-            "phase": _text(raw.get("phase")),
-            "tasks_completed": _text_list(raw.get("tasks_completed")),
-            "files_created": _text_list(raw.get("files_created")),
-            "status": status.lower() if status.lower() in CHECKPOINT_STATUSES else status,
-            "metadata": raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {},
-            "components": parse_items(raw["components"], "component") if "components" in raw else None,
-            "features": parse_items(raw["features"], "feature") if "features" in raw else None,
-            "completion": completion,
-            "error": _error_text(raw.get("error")),
-        })
+        return cls.model_validate(
+            {
+                "file_name": file_name,
+                "id": _text(raw.get("id")).strip() or stem,
+                "timestamp": _timestamp(raw.get("timestamp")) or mtime,
+                "phase": _text(raw.get("phase")),
+                "tasks_completed": _text_list(raw.get("tasks_completed")),
+                "files_created": _text_list(raw.get("files_created")),
+                "status": status.lower() if status.lower() in CHECKPOINT_STATUSES else status,
+                "metadata": raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {},
+                "components": parse_items(raw["components"], "component") if "components" in raw else None,
+                "features": parse_items(raw["features"], "feature") if "features" in raw else None,
+                "completion": completion,
+                "error": _error_text(raw.get("error")),
+            }
+        )
 
     @property
     def rolled_back(self) -> bool:
@@ -287,15 +307,17 @@ class FeatureRegistry(BaseModel):
             elif isinstance(value, dict):
                 merged.extend(_mapping_entry(key, entry) for key, entry in value.items())
         # Every field is normalised above, so construct without re-validating thousands of items.
-        return cls.model_construct(**{
-            "project": _text(data.get("project")),
-            "version": _text(data.get("version")),
-            "status": _text(data.get("status")),
-            "last_updated": _text(data.get("last_updated")),
-            "description": _text(data.get("description")),
-            "features": parse_items(merged, "feature", before),
-            "metrics": data.get("metrics") if isinstance(data.get("metrics"), dict) else {},
-        })
+        return cls.model_construct(
+            **{
+                "project": _text(data.get("project")),
+                "version": _text(data.get("version")),
+                "status": _text(data.get("status")),
+                "last_updated": _text(data.get("last_updated")),
+                "description": _text(data.get("description")),
+                "features": parse_items(merged, "feature", before),
+                "metrics": data.get("metrics") if isinstance(data.get("metrics"), dict) else {},
+            }
+        )
 
 
 def parse_registry(data: bytes, previous: FeatureRegistry | None = None) -> FeatureRegistry:

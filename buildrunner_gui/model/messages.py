@@ -210,8 +210,17 @@ class Subscribed(_Message):
 
 
 ServerMessage = Annotated[
-    ConnectionMessage | StatusMessage | ComponentUpdate | FeatureUpdate | CheckpointUpdate | BuildProgress
-    | TerminalOutput | FileChange | ErrorMessage | Pong | Subscribed,
+    ConnectionMessage
+    | StatusMessage
+    | ComponentUpdate
+    | FeatureUpdate
+    | CheckpointUpdate
+    | BuildProgress
+    | TerminalOutput
+    | FileChange
+    | ErrorMessage
+    | Pong
+    | Subscribed,
     Field(discriminator="type"),
 ]
 
@@ -235,9 +244,7 @@ class ResumeRequest(BaseModel):
     last_seq: int
 
 
-ClientMessage = Annotated[
-    PingRequest | SubscribeRequest | StatusRequest | ResumeRequest, Field(discriminator="type")
-]
+ClientMessage = Annotated[PingRequest | SubscribeRequest | StatusRequest | ResumeRequest, Field(discriminator="type")]
 
 SERVER_MESSAGE = TypeAdapter(ServerMessage)
 CLIENT_MESSAGE = TypeAdapter(ClientMessage)

@@ -47,8 +47,14 @@ class MirrorState:
             state["status"] = message["status"]
         elif kind == "terminal_output":
             for line in message["output"].splitlines() or [""]:
-                state["terminal"].append({"output": line, "output_type": message["output_type"],
-                                          "source": message["source"], "timestamp": message["timestamp"]})
+                state["terminal"].append(
+                    {
+                        "output": line,
+                        "output_type": message["output_type"],
+                        "source": message["source"],
+                        "timestamp": message["timestamp"],
+                    }
+                )
             del state["terminal"][:-TERMINAL_LINES]
         elif kind == "file_change":
             _file_change(state, message)
@@ -79,8 +85,13 @@ def _upsert_checkpoint(rows: list[dict[str, Any]], message: Message) -> None:
         if position is not None:
             del rows[position]
         return
-    row = {"checkpoint_id": message["checkpoint_id"], "phase": message["phase"], "status": message["status"],
-           "tasks_completed": message["tasks_completed"], "files_created": message["files_created"]}
+    row = {
+        "checkpoint_id": message["checkpoint_id"],
+        "phase": message["phase"],
+        "status": message["status"],
+        "tasks_completed": message["tasks_completed"],
+        "files_created": message["files_created"],
+    }
     if position is None:
         rows.append({**row, "timestamp": message["timestamp"]})
         del rows[:-SNAPSHOT_CHECKPOINTS]
@@ -90,16 +101,24 @@ def _upsert_checkpoint(rows: list[dict[str, Any]], message: Message) -> None:
 
 def _file_change(state: dict[str, Any], message: Message) -> None:
     path, change = message["file_path"], message["change_type"]
-    state["files"].append({"file_path": path, "file_type": message["file_type"], "change_type": change,
-                           "timestamp": message["timestamp"]})
+    state["files"].append(
+        {"file_path": path, "file_type": message["file_type"], "change_type": change, "timestamp": message["timestamp"]}
+    )
     del state["files"][:-FILE_EVENTS]
     if message["file_type"] in ("context", "spec"):
         documents = [d for d in state["documents"] if d["file_path"] != path]
         if change not in ("deleted", "moved") and message["content"] is not None:
             content = message["content"]
             title = next((line.lstrip("#").strip() for line in content.splitlines() if line.startswith("#")), "")
-            documents.append({"file_path": path, "title": title or path.rsplit("/", 1)[-1],
-                              "size": len(content.encode()), "content": content, "truncated": message["truncated"]})
+            documents.append(
+                {
+                    "file_path": path,
+                    "title": title or path.rsplit("/", 1)[-1],
+                    "size": len(content.encode()),
+                    "content": content,
+                    "truncated": message["truncated"],
+                }
+            )
         state["documents"] = sorted(documents, key=lambda d: d["file_path"])
     elif message["file_type"] == "artifact":
         artifacts = [a for a in state["artifacts"] if a["file_path"] != path]

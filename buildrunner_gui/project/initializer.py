@@ -66,22 +66,77 @@ PIPX_PACKAGE = "buildrunner"  # the distribution name pipx installs it under
 PIPX_TIMEOUT = 120.0  # seconds, for `pipx install` and `pipx uninstall`
 PIPX_LIST_TIMEOUT = 30.0
 _NETWORK_HINTS = (
-    "could not resolve", "temporary failure in name resolution", "name or service not known",
-    "network is unreachable", "failed to establish a new connection", "connection refused", "no route to host",
-    "connection timed out", "read timed out", "unable to access", "could not connect", "no matching distribution",
-    "max retries exceeded", "getaddrinfo failed", "nodename nor servname",
+    "could not resolve",
+    "temporary failure in name resolution",
+    "name or service not known",
+    "network is unreachable",
+    "failed to establish a new connection",
+    "connection refused",
+    "no route to host",
+    "connection timed out",
+    "read timed out",
+    "unable to access",
+    "could not connect",
+    "no matching distribution",
+    "max retries exceeded",
+    "getaddrinfo failed",
+    "nodename nor servname",
 )
 
 # Folders a project must never be created as: exact matches…
 _SYSTEM_FOLDERS = {
-    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt", "/opt",
-    "/proc", "/root", "/run", "/sbin", "/snap", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/tmp",
-    "/Applications", "/Library", "/System", "/Users", "/Volumes", "/cores", "/private", "/private/etc",
-    "/private/tmp", "/private/var",
+    "/",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/home",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/media",
+    "/mnt",
+    "/opt",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/snap",
+    "/srv",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/var",
+    "/var/tmp",
+    "/Applications",
+    "/Library",
+    "/System",
+    "/Users",
+    "/Volumes",
+    "/cores",
+    "/private",
+    "/private/etc",
+    "/private/tmp",
+    "/private/var",
 }
 # …and folders nothing should be created inside.
-_SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/sbin", "/sys",
-                 "/usr", "/System", "/private/etc")
+_SYSTEM_TREES = (
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/sbin",
+    "/sys",
+    "/usr",
+    "/System",
+    "/private/etc",
+)
 _MAX_NAME = 200
 _MAX_PRD_BYTES = 16 * 1024 * 1024
 
@@ -215,8 +270,15 @@ def load_prd(path: Path) -> PRD:
 
 
 def _json_type(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 # ------------------------------------------------------------------------------------------------ validation
@@ -272,8 +334,7 @@ def _alias_error(alias: str, *, backup: bool) -> str | None:
     if not isinstance(alias, str) or not alias:
         return "enter an alias"
     if not registry.is_valid_alias(alias):
-        return (f"alias {alias!r} is not valid: use 1 to 64 letters, digits, '-' or '_', "
-                "starting with a letter or digit")
+        return f"alias {alias!r} is not valid: use 1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
     existing = registry.lookup(alias, backup=backup)
     if existing is not None:
         return f"alias '{alias}' is already registered" + (f" (to {existing})" if existing else "")
@@ -368,8 +429,13 @@ def validate_project(path: Path) -> dict[str, bool]:
 
 
 class ProjectInitializer:
-    def __init__(self, request: ProjectRequest, progress: Callable[[str, str, float], None] | None = None,
-                 cancel: threading.Event | None = None, step_hook: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        request: ProjectRequest,
+        progress: Callable[[str, str, float], None] | None = None,
+        cancel: threading.Event | None = None,
+        step_hook: Callable[[str], None] | None = None,
+    ) -> None:
         self.request = request
         self._progress = progress
         self._cancel = cancel or threading.Event()
@@ -442,22 +508,27 @@ class ProjectInitializer:
     def _step_write_spec(self) -> None:
         request, now = self.request, _dt.datetime.now().astimezone()
         files = {
-            SPEC_FILE: templates.project_spec(self._name, request.description, request.features,
-                                              request.tech_stack, now),
+            SPEC_FILE: templates.project_spec(
+                self._name, request.description, request.features, request.tech_stack, now
+            ),
             FEATURES_FILE: templates.features_json(self._name, request.description, request.features, now),
         }
-        documents = templates.context_documents(self._name, request.description, request.features,
-                                                request.tech_stack, now)
+        documents = templates.context_documents(
+            self._name, request.description, request.features, request.tech_stack, now
+        )
         files.update({f"{CONTEXT_FOLDER}/{name}": documents[name] for name in CONTEXT_FILES})
         self._write_all(files)
 
     def _step_write_files(self) -> None:
         request = self.request
-        self._write_all({
-            ".gitignore": templates.gitignore(),
-            "README.md": templates.readme(self._name, request.description, request.alias, request.features,
-                                          request.tech_stack),
-        })
+        self._write_all(
+            {
+                ".gitignore": templates.gitignore(),
+                "README.md": templates.readme(
+                    self._name, request.description, request.alias, request.features, request.tech_stack
+                ),
+            }
+        )
 
     def _step_install_buildrunner(self) -> None:
         if not self.request.install_buildrunner:
@@ -475,16 +546,16 @@ class ProjectInitializer:
             detail = _last_line(output) or f"exit status {code}"
             lowered = output.lower()
             if any(hint in lowered for hint in _NETWORK_HINTS):
-                raise InitError("install_buildrunner",
-                                f"could not download BuildRunner (no network?): pipx: {detail}")
+                raise InitError("install_buildrunner", f"could not download BuildRunner (no network?): pipx: {detail}")
             raise InitError("install_buildrunner", f"pipx install failed: {detail}")
         self._report("installed" + (" (it was already installed)" if self._pipx_preinstalled else ""), 1.0)
 
     def _step_register(self) -> None:
         assert self._target is not None
         try:
-            self._registration = registry.register(self.request.alias, self._target, editor=self.request.editor,
-                                                   spec_path=SPEC_FILE)
+            self._registration = registry.register(
+                self.request.alias, self._target, editor=self.request.editor, spec_path=SPEC_FILE
+            )
         except registry.RegistryError as exc:
             raise InitError("register", str(exc)) from exc
         self._report(f"registered '{self.request.alias}' -> {self._target}", 1.0)
@@ -537,8 +608,9 @@ class ProjectInitializer:
         """Run a command to completion, output captured; cancel and the timeout stop it (and its children)."""
         with tempfile.TemporaryFile() as output:
             try:
-                process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+                process = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+                )
             except OSError as exc:
                 raise InitError(self._step, f"cannot run {what}: {_describe(exc)}") from exc
             deadline = time.monotonic() + timeout
@@ -552,8 +624,10 @@ class ProjectInitializer:
                     if cancellable and self._cancel.is_set():
                         raise InitCancelled(self._step)
                     if time.monotonic() > deadline:
-                        raise InitError(self._step, f"{what} did not finish within {timeout:g} s "
-                                                    "(a slow or missing network connection?)")
+                        raise InitError(
+                            self._step,
+                            f"{what} did not finish within {timeout:g} s (a slow or missing network connection?)",
+                        )
             finally:
                 if process.poll() is None:
                     _stop(process)
@@ -577,8 +651,9 @@ class ProjectInitializer:
         if self._pipx is not None and not self._pipx_preinstalled:
             try:
                 # Also after a failed or cancelled install: it may have left a partial environment behind.
-                self._run_command([self._pipx, "uninstall", PIPX_PACKAGE], PIPX_TIMEOUT, "pipx uninstall",
-                                  cancellable=False)
+                self._run_command(
+                    [self._pipx, "uninstall", PIPX_PACKAGE], PIPX_TIMEOUT, "pipx uninstall", cancellable=False
+                )
                 self._report("uninstalled BuildRunner")
             except InitError as exc:
                 leftovers.append(f"the BuildRunner installed with pipx ({exc.message})")
@@ -600,8 +675,10 @@ class ProjectInitializer:
         return leftovers
 
 
-_PIPX_MISSING = ("pipx is not installed (not found on PATH): install pipx (https://pipx.pypa.io), "
-                 "or create the project without installing BuildRunner")
+_PIPX_MISSING = (
+    "pipx is not installed (not found on PATH): install pipx (https://pipx.pypa.io), "
+    "or create the project without installing BuildRunner"
+)
 
 
 def _stop(process: subprocess.Popen) -> None:

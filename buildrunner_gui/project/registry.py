@@ -65,8 +65,9 @@ class CorruptRegistryError(RegistryError):
             saved = f"a copy was saved as {backup.name}; "
         else:
             saved = "no copy could be saved; " if attempted else ""
-        super().__init__(f"the alias registry {path} is corrupt ({reason}); {saved}"
-                         "fix or delete the file, then try again")
+        super().__init__(
+            f"the alias registry {path} is corrupt ({reason}); {saved}fix or delete the file, then try again"
+        )
 
 
 class AliasExistsError(RegistryError):
@@ -241,8 +242,15 @@ def list_aliases(*, backup: bool = True) -> list[AliasEntry]:
     entries = []
     for alias in sorted(set(projects) | set(aliases)):
         details = projects.get(alias)
-        entries.append(AliasEntry(alias, _path_of(alias, projects, aliases) or "", alias in projects,
-                                  alias in aliases, dict(details) if isinstance(details, dict) else {}))
+        entries.append(
+            AliasEntry(
+                alias,
+                _path_of(alias, projects, aliases) or "",
+                alias in projects,
+                alias in aliases,
+                dict(details) if isinstance(details, dict) else {},
+            )
+        )
     return entries
 
 
@@ -333,8 +341,9 @@ class Registration:
     after: dict[str, bytes]  # file name -> bytes register wrote
 
 
-def register(alias: str, path: str | os.PathLike[str], *, editor: str = "",
-             spec_path: str = DEFAULT_SPEC_PATH) -> Registration:
+def register(
+    alias: str, path: str | os.PathLike[str], *, editor: str = "", spec_path: str = DEFAULT_SPEC_PATH
+) -> Registration:
     """Add `alias` -> `path` to both files. Raises AliasExistsError if either already has the alias, ValueError
     for an invalid alias, CorruptRegistryError / RegistryError when the registry cannot be read or written.
     Either both files are updated or neither is."""
@@ -366,8 +375,12 @@ def register(alias: str, path: str | os.PathLike[str], *, editor: str = "",
             with contextlib.suppress(Exception):
                 _write_atomic(pfile, projects_before)
             raise
-    return Registration(alias, path, {PROJECTS_FILE: projects_before, ALIASES_FILE: aliases_before},
-                        {PROJECTS_FILE: projects_after, ALIASES_FILE: aliases_after})
+    return Registration(
+        alias,
+        path,
+        {PROJECTS_FILE: projects_before, ALIASES_FILE: aliases_before},
+        {PROJECTS_FILE: projects_after, ALIASES_FILE: aliases_after},
+    )
 
 
 def undo_registration(registration: Registration) -> None:

@@ -28,8 +28,9 @@ def _iso_utc(now: _dt.datetime) -> str:
     return now.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def project_spec(name: str, description: str, features: Sequence[Feature], tech_stack: Sequence[str],
-                 now: _dt.datetime) -> str:
+def project_spec(
+    name: str, description: str, features: Sequence[Feature], tech_stack: Sequence[str], now: _dt.datetime
+) -> str:
     """`.buildrunner/PROJECT_SPEC.md`: the PRD's content, with guidance in place of anything it left out."""
     lines = [
         f"# {name}",
@@ -125,70 +126,79 @@ def features_json(name: str, description: str, features: Sequence[Feature], now:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def context_documents(name: str, description: str, features: Sequence[Feature], tech_stack: Sequence[str],
-                      now: _dt.datetime) -> dict[str, str]:
+def context_documents(
+    name: str, description: str, features: Sequence[Feature], tech_stack: Sequence[str], now: _dt.datetime
+) -> dict[str, str]:
     """The starter documents of `.buildrunner/context/`: file name -> text."""
     today = now.date().isoformat()
     stack = "\n".join(f"- {item}" for item in tech_stack) or "_Not decided yet._"
     planned = "\n".join(f"- {feature_id(i)} {f.name}" for i, f in enumerate(features)) or "_No features yet._"
     return {
-        "architecture.md": "\n".join([
-            "# Architecture Decisions",
-            "",
-            f"Project: **{name}**",
-            "",
-            "## Tech Stack",
-            "",
-            stack,
-            "",
-            "## Decisions",
-            "",
-            "_Record each significant decision here: what was decided, why, and what was rejected._",
-            "",
-        ]),
-        "current-work.md": "\n".join([
-            "# Current Work",
-            "",
-            "**Status:** Not started",
-            f"**Created:** {today}",
-            "",
-            description.strip() or "_No description yet._",
-            "",
-            "## Planned",
-            "",
-            planned,
-            "",
-            "## In Progress",
-            "",
-            "_Nothing yet._",
-            "",
-            "## Completed",
-            "",
-            "_Nothing yet._",
-            "",
-        ]),
-        "blockers.md": "\n".join([
-            "# Blockers",
-            "",
-            "## Active Blockers",
-            "",
-            "*None currently*",
-            "",
-            "## Resolved Blockers",
-            "",
-            "*None yet*",
-            "",
-        ]),
-        "test-results.md": "\n".join([
-            "# Test Results",
-            "",
-            "## Latest Test Run",
-            "",
-            "**Status:** Not yet run",
-            "**Date:** Pending",
-            "**Coverage:** TBD",
-            "",
-        ]),
+        "architecture.md": "\n".join(
+            [
+                "# Architecture Decisions",
+                "",
+                f"Project: **{name}**",
+                "",
+                "## Tech Stack",
+                "",
+                stack,
+                "",
+                "## Decisions",
+                "",
+                "_Record each significant decision here: what was decided, why, and what was rejected._",
+                "",
+            ]
+        ),
+        "current-work.md": "\n".join(
+            [
+                "# Current Work",
+                "",
+                "**Status:** Not started",
+                f"**Created:** {today}",
+                "",
+                description.strip() or "_No description yet._",
+                "",
+                "## Planned",
+                "",
+                planned,
+                "",
+                "## In Progress",
+                "",
+                "_Nothing yet._",
+                "",
+                "## Completed",
+                "",
+                "_Nothing yet._",
+                "",
+            ]
+        ),
+        "blockers.md": "\n".join(
+            [
+                "# Blockers",
+                "",
+                "## Active Blockers",
+                "",
+                "*None currently*",
+                "",
+                "## Resolved Blockers",
+                "",
+                "*None yet*",
+                "",
+            ]
+        ),
+        "test-results.md": "\n".join(
+            [
+                "# Test Results",
+                "",
+                "## Latest Test Run",
+                "",
+                "**Status:** Not yet run",
+                "**Date:** Pending",
+                "**Coverage:** TBD",
+                "",
+            ]
+        ),
     }
 
 
@@ -196,8 +206,10 @@ def readme(name: str, description: str, alias: str, features: Sequence[Feature],
     lines = [f"# {name}", "", description.strip() or "_A short description of the project._", ""]
     if features:
         lines += ["## Features", ""]
-        lines += [f"- **{f.name}**" + (f" — {' '.join(f.description.split())}" if f.description.strip() else "")
-                  for f in features]
+        lines += [
+            f"- **{f.name}**" + (f" — {' '.join(f.description.split())}" if f.description.strip() else "")
+            for f in features
+        ]
         lines.append("")
     if tech_stack:
         lines += ["## Tech Stack", "", *(f"- {item}" for item in tech_stack), ""]
@@ -227,34 +239,36 @@ def readme(name: str, description: str, alias: str, features: Sequence[Feature],
 
 
 def gitignore() -> str:
-    return "\n".join([
-        "# Python",
-        "__pycache__/",
-        "*.py[cod]",
-        ".venv/",
-        "venv/",
-        "*.egg-info/",
-        ".pytest_cache/",
-        ".coverage",
-        "htmlcov/",
-        "dist/",
-        "build/",
-        "",
-        "# Node",
-        "node_modules/",
-        "",
-        "# Secrets and local settings",
-        ".env",
-        ".env.*",
-        "!.env.example",
-        "",
-        "# Editors and OS",
-        ".idea/",
-        ".vscode/",
-        ".DS_Store",
-        "Thumbs.db",
-        "",
-        "# BuildRunner: logs are local; the spec, features, context and checkpoints are worth committing",
-        ".buildrunner/logs/",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Python",
+            "__pycache__/",
+            "*.py[cod]",
+            ".venv/",
+            "venv/",
+            "*.egg-info/",
+            ".pytest_cache/",
+            ".coverage",
+            "htmlcov/",
+            "dist/",
+            "build/",
+            "",
+            "# Node",
+            "node_modules/",
+            "",
+            "# Secrets and local settings",
+            ".env",
+            ".env.*",
+            "!.env.example",
+            "",
+            "# Editors and OS",
+            ".idea/",
+            ".vscode/",
+            ".DS_Store",
+            "Thumbs.db",
+            "",
+            "# BuildRunner: logs are local; the spec, features, context and checkpoints are worth committing",
+            ".buildrunner/logs/",
+            "",
+        ]
+    )

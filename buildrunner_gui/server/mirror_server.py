@@ -165,7 +165,7 @@ class MirrorServer:
         path = unquote(urlsplit(request.path).path)
         wants_upgrade = "websocket" in request.headers.get("Upgrade", "").lower()
         if path.startswith(STREAM_PREFIX):
-            if path[len(STREAM_PREFIX):] not in self.sessions:
+            if path[len(STREAM_PREFIX) :] not in self.sessions:
                 return _text(404, "unknown session")
             if not wants_upgrade:
                 return _text(426, "this path is a WebSocket endpoint")
@@ -176,14 +176,15 @@ class MirrorServer:
             page = _response(200, self._page, "text/html; charset=utf-8")
             page.headers["Content-Security-Policy"] = (
                 "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                "connect-src 'self' ws: wss:; img-src data:")
+                "connect-src 'self' ws: wss:; img-src data:"
+            )
             return page
         if path == "/healthz":
             return _text(200, "ok")
         if path == "/api/build/sessions":
             return _json(200, [self._session_row(sid, source) for sid, source in self.sessions.items()])
         if path.startswith(STATUS_PREFIX):
-            source = self.sessions.get(path[len(STATUS_PREFIX):])
+            source = self.sessions.get(path[len(STATUS_PREFIX) :])
             if source is None:
                 return _text(404, "unknown session")
             return _json(200, source.snapshot())
@@ -203,7 +204,7 @@ class MirrorServer:
 
     async def _handle(self, connection: ServerConnection) -> None:
         assert connection.request is not None
-        session_id = unquote(urlsplit(connection.request.path).path)[len(STREAM_PREFIX):]
+        session_id = unquote(urlsplit(connection.request.path).path)[len(STREAM_PREFIX) :]
         source = self.sessions.get(session_id)
         if source is None:  # removed between handshake and here
             await connection.close(1001, "session removed")
@@ -212,9 +213,17 @@ class MirrorServer:
         channel = ClientChannel(connection, client_id, session_id, source.status_message)
         self._channels[session_id].add(channel)
         try:
-            channel.send_control(source.call(lambda engine: engine.control(
-                "connection", status="connected", client_id=client_id, server_version=__version__,
-                protocol_version=PROTOCOL_VERSION)))
+            channel.send_control(
+                source.call(
+                    lambda engine: engine.control(
+                        "connection",
+                        status="connected",
+                        client_id=client_id,
+                        server_version=__version__,
+                        protocol_version=PROTOCOL_VERSION,
+                    )
+                )
+            )
             channel.send_control(source.status_message())
             channel.start()
             await self._serve_client(connection, channel, source)
@@ -251,8 +260,15 @@ class MirrorServer:
         elif isinstance(request, Resume):
             self._resume(request, channel, source)
         elif isinstance(request, BadInput):
-            channel.send_control(control("error", error_message=request.message, error_type=request.error_type,
-                                         file_path=None, traceback=None))
+            channel.send_control(
+                control(
+                    "error",
+                    error_message=request.message,
+                    error_type=request.error_type,
+                    file_path=None,
+                    traceback=None,
+                )
+            )
 
     def _resume(self, request: Resume, channel: ClientChannel, source: SessionSource) -> None:
         def replay(engine: SessionEngine) -> tuple[list[Message] | None, int]:
@@ -281,13 +297,15 @@ class MirrorServer:
 
 
 def _response(status: int, body: bytes, content_type: str) -> Response:
-    headers = Headers([
-        ("Content-Type", content_type),
-        ("Content-Length", str(len(body))),
-        ("Cache-Control", "no-store"),
-        ("X-Content-Type-Options", "nosniff"),
-        ("Connection", "close"),
-    ])
+    headers = Headers(
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Connection", "close"),
+        ]
+    )
     return Response(status, http.HTTPStatus(status).phrase, headers, body)
 
 

@@ -104,8 +104,7 @@ class ProjectWorker:
                 held = set(result.failed)
                 # A writer is often mid-write: hold a fresh failure back and read the file once more shortly.
                 inputs.extend(
-                    entry for entry in result.inputs
-                    if not (isinstance(entry, FileFailed) and entry.path in held)
+                    entry for entry in result.inputs if not (isinstance(entry, FileFailed) and entry.path in held)
                 )
                 for path in held:
                     self._queue.retry_later(path, self._retry_delay)
@@ -154,8 +153,14 @@ class ProjectWorker:
         log.warning("inotify limit reached (%s); watching %s by polling", reason, self.reader.root)
         self.polling = True
         self._observer = self._new_observer(lambda: PollingObserver(timeout=POLL_INTERVAL))
-        self._apply([Notice(f"file watching limit reached ({reason}); polling every {POLL_INTERVAL:g} s instead"
-                            " (raise fs.inotify.max_user_watches / max_user_instances to fix)")])
+        self._apply(
+            [
+                Notice(
+                    f"file watching limit reached ({reason}); polling every {POLL_INTERVAL:g} s instead"
+                    " (raise fs.inotify.max_user_watches / max_user_instances to fix)"
+                )
+            ]
+        )
 
     def _schedule_state_dir(self, observer: BaseObserver) -> None:
         state_dir = os.path.join(self.reader.root, STATE_DIR)

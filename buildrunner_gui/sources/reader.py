@@ -137,15 +137,27 @@ class ProjectReader:
             real = os.path.realpath(full)
             if not _inside(real, self.root):
                 self._known[rel] = self._signature(rel)
-                return self._failure(rel, file_type, change, "outside_project",
-                                     "symlink points outside the project; not followed", retry=False)
+                return self._failure(
+                    rel,
+                    file_type,
+                    change,
+                    "outside_project",
+                    "symlink points outside the project; not followed",
+                    retry=False,
+                )
             try:
                 info = os.stat(real)
             except FileNotFoundError:
                 if os.path.islink(full):
                     self._known[rel] = self._signature(rel)
-                    return self._failure(rel, file_type, change, "dangling_symlink",
-                                         "symlink points to a file that does not exist", retry=False)
+                    return self._failure(
+                        rel,
+                        file_type,
+                        change,
+                        "dangling_symlink",
+                        "symlink points to a file that does not exist",
+                        retry=False,
+                    )
                 return ReadResult(self._forget(rel, "deleted"), [], [])
             if not stat.S_ISREG(info.st_mode):
                 return ReadResult([], [], [])
@@ -156,8 +168,14 @@ class ProjectReader:
             if file_type in PARSED_TYPES:
                 if info.st_size > MAX_FILE_BYTES:
                     self._known[rel] = signature
-                    return self._failure(rel, file_type, change, "too_large",
-                                         f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", retry=False)
+                    return self._failure(
+                        rel,
+                        file_type,
+                        change,
+                        "too_large",
+                        f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
+                        retry=False,
+                    )
                 with open(real, "rb") as handle:
                     data = handle.read(MAX_FILE_BYTES + 1)
                 if rel in self._known and rel not in self._never_read and self._good_bytes.get(rel) == data:
@@ -183,8 +201,7 @@ class ProjectReader:
             return self._failure(rel, file_type, change, "unreadable", exc.strerror or str(exc), retry=True)
         except Exception as exc:  # a bug must not take the monitor down: report it like a bad file
             self._known[rel] = self._signature(rel)
-            return self._failure(rel, file_type, change, "internal_error", f"{type(exc).__name__}: {exc}",
-                                 retry=False)
+            return self._failure(rel, file_type, change, "internal_error", f"{type(exc).__name__}: {exc}", retry=False)
 
     def _list_file(self, rel: str, file_type, change: ChangeType, announce: bool) -> ReadResult:
         """Artifacts and unknown files are listed, never read; symlinks are described, not followed."""
@@ -224,8 +241,11 @@ class ProjectReader:
         if not newline:
             complete, rest = b"", data
         cursor.partial = rest
-        self._known[rel] = (info.st_mtime_ns, cursor.offset, info.st_ino) if cursor.offset < info.st_size \
+        self._known[rel] = (
+            (info.st_mtime_ns, cursor.offset, info.st_ino)
+            if cursor.offset < info.st_size
             else (info.st_mtime_ns, info.st_size, info.st_ino)
+        )
         inputs: list[SourceInput] = []
         if change == "created" and announce:
             inputs.append(FileRead(rel, "log", change, None, info.st_size, info.st_mtime, announce))

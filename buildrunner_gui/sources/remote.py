@@ -61,8 +61,14 @@ class RemoteSource:
 
     def status_message(self) -> Message:
         assert self._mirror.state is not None
-        return {"type": "status", "session_id": self.session_id, "epoch": self._mirror.epoch,
-                "seq": self._mirror.seq, "timestamp": "", "state": self.snapshot()}
+        return {
+            "type": "status",
+            "session_id": self.session_id,
+            "epoch": self._mirror.epoch,
+            "seq": self._mirror.seq,
+            "timestamp": "",
+            "state": self.snapshot(),
+        }
 
     def snapshot(self) -> dict[str, Any]:
         return json.loads(json.dumps(self._mirror.state))
@@ -86,20 +92,25 @@ class RemoteSource:
 
     async def _session(self) -> None:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
-        async with connect(_without_token(self.url), additional_headers=headers, compression=None,
-                           max_size=None, open_timeout=10) as socket:
+        async with connect(
+            _without_token(self.url), additional_headers=headers, compression=None, max_size=None, open_timeout=10
+        ) as socket:
             self.connected, self.last_error = True, ""
             if self._mirror.state is not None:
-                await socket.send(json.dumps({"type": "resume", "epoch": self._mirror.epoch,
-                                              "last_seq": self._mirror.seq}))
+                await socket.send(
+                    json.dumps({"type": "resume", "epoch": self._mirror.epoch, "last_seq": self._mirror.seq})
+                )
             async for frame in socket:
                 self._receive(json.loads(frame))
 
     def _receive(self, message: Message) -> None:
         kind = message.get("type")
         if kind == "status":
-            if self._mirror.state is not None and message["epoch"] == self._mirror.epoch \
-                    and message["seq"] <= self._mirror.seq:
+            if (
+                self._mirror.state is not None
+                and message["epoch"] == self._mirror.epoch
+                and message["seq"] <= self._mirror.seq
+            ):
                 return  # nothing new in it
             self._mirror.load(message)
             if self.loaded.is_set():

@@ -42,6 +42,6 @@ class ChangeForwarder(FileSystemEventHandler):
             path = os.fsdecode(path)
         if not path.startswith(self._prefix):
             return
-        rel = path[len(self._prefix):].replace(os.sep, "/")
+        rel = path[len(self._prefix) :].replace(os.sep, "/")
         if rel and is_relevant(rel):
             self._queue.put(rel, hint)

@@ -45,8 +45,10 @@ class ActivityPanel(QWidget):
         layout.addWidget(self.errors_only)
         layout.addWidget(self.tree)
         style = self.style()
-        self._icons = {"file": style.standardIcon(QStyle.StandardPixmap.SP_FileIcon),
-                       "error": style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)}
+        self._icons = {
+            "file": style.standardIcon(QStyle.StandardPixmap.SP_FileIcon),
+            "error": style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
+        }
         self._rows: dict[str, deque[QTreeWidgetItem]] = {"file": deque(), "error": deque()}
         self.errors_only.toggled.connect(self._apply_filter)
 

@@ -73,8 +73,12 @@ class ArtifactsPanel(QWidget):
         self._paths.clear()
         for artifact in sorted(state.get("artifacts", []), key=lambda a: a["file_path"]):
             modified = parse_timestamp(artifact.get("modified"))
-            self._put(artifact["file_path"], human_size(artifact.get("size")),
-                      modified.astimezone().strftime("%Y-%m-%d %H:%M") if modified else "—", updated=False)
+            self._put(
+                artifact["file_path"],
+                human_size(artifact.get("size")),
+                modified.astimezone().strftime("%Y-%m-%d %H:%M") if modified else "—",
+                updated=False,
+            )
         self._update_button()
 
     def apply(self, message: Message) -> None:
@@ -90,8 +94,9 @@ class ArtifactsPanel(QWidget):
             seen = parse_timestamp(message.get("timestamp"))
             when = seen.astimezone().strftime("%H:%M:%S") if seen else ""
             size = message.get("size")
-            self._put(path, human_size(size) if isinstance(size, int) else None, f"updated {when}".strip(),
-                      updated=True)
+            self._put(
+                path, human_size(size) if isinstance(size, int) else None, f"updated {when}".strip(), updated=True
+            )
 
     # ---------------------------------------------------------------- opening
 

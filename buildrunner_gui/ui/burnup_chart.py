@@ -79,9 +79,12 @@ class BurnUpChart(QWidget):
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
-            plot = QRectF(self.MARGIN_LEFT, self.MARGIN_TOP,
-                          max(1.0, self.width() - self.MARGIN_LEFT - self.MARGIN_RIGHT),
-                          max(1.0, self.height() - self.MARGIN_TOP - self.MARGIN_BOTTOM))
+            plot = QRectF(
+                self.MARGIN_LEFT,
+                self.MARGIN_TOP,
+                max(1.0, self.width() - self.MARGIN_LEFT - self.MARGIN_RIGHT),
+                max(1.0, self.height() - self.MARGIN_TOP - self.MARGIN_BOTTOM),
+            )
             self._paint_axes(painter, plot, text, grid)
             times = [t for t, _ in self._points] + self._marks
             if not times:
@@ -94,8 +97,10 @@ class BurnUpChart(QWidget):
                 start, end = start - 1.0, end + 1.0
 
             def at(t: float, value: float) -> QPointF:
-                return QPointF(plot.left() + (t - start) / (end - start) * plot.width(),
-                               plot.bottom() - value / 100.0 * plot.height())
+                return QPointF(
+                    plot.left() + (t - start) / (end - start) * plot.width(),
+                    plot.bottom() - value / 100.0 * plot.height(),
+                )
 
             self._paint_time_labels(painter, plot, start, end, text)
             painter.setPen(QPen(text, 1))
@@ -121,8 +126,9 @@ class BurnUpChart(QWidget):
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(text)
             label = f"{value}%"
-            painter.drawText(QPointF(plot.left() - metrics.horizontalAdvance(label) - 6, y + metrics.ascent() / 2.5),
-                             label)
+            painter.drawText(
+                QPointF(plot.left() - metrics.horizontalAdvance(label) - 6, y + metrics.ascent() / 2.5), label
+            )
         painter.setPen(QPen(grid, 1))
         painter.drawLine(QPointF(plot.left(), plot.top()), QPointF(plot.left(), plot.bottom()))
 

@@ -74,8 +74,10 @@ class CheckpointsPanel(QWidget):
                 self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(row))
             self._show_details(self.tree.currentItem())
             return
-        record = {key: message.get(key) for key in
-                  ("checkpoint_id", "phase", "status", "tasks_completed", "files_created", "metadata")}
+        record = {
+            key: message.get(key)
+            for key in ("checkpoint_id", "phase", "status", "tasks_completed", "files_created", "metadata")
+        }
         known = self._data.get(checkpoint_id)
         if known is not None:
             # The update message carries no checkpoint time: keep the one already shown.
@@ -111,9 +113,12 @@ class CheckpointsPanel(QWidget):
         rolled_back = record.get("status") == ROLLED_BACK
         time_text = _local_time(record.get("timestamp"))
         status = str(record.get("status") or "")
-        values = (record["checkpoint_id"], str(record.get("phase") or ""),
-                  time_text + (" (seen)" if record.get("seen") else ""),
-                  "↩ rolled back" if rolled_back else status)
+        values = (
+            record["checkpoint_id"],
+            str(record.get("phase") or ""),
+            time_text + (" (seen)" if record.get("seen") else ""),
+            "↩ rolled back" if rolled_back else status,
+        )
         # Rolled-back rows: struck out, italic and dimmed, so the mark does not depend on colour alone.
         dimmed = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
         normal = self.palette().color(QPalette.ColorRole.Text)
@@ -146,8 +151,9 @@ class CheckpointsPanel(QWidget):
         if metadata is None:
             lines.append("  (not in the snapshot; shown once this checkpoint is updated)")
         else:
-            lines.extend("  " + line for line in json.dumps(metadata, indent=2, ensure_ascii=False,
-                                                             default=str).splitlines())
+            lines.extend(
+                "  " + line for line in json.dumps(metadata, indent=2, ensure_ascii=False, default=str).splitlines()
+            )
         self.details.setPlainText("\n".join(lines))
 
 

@@ -88,8 +88,16 @@ class DocumentsPanel(QWidget):
             old = self._docs.get(path, {})
             # A truncated message tells only that the file is over 64 KiB: keep the size known before, if any.
             size = old.get("size") if truncated else len(content.encode("utf-8"))
-            self._put(path, {"file_path": path, "title": _title_of(content, path), "size": size,
-                             "content": content, "truncated": truncated})
+            self._put(
+                path,
+                {
+                    "file_path": path,
+                    "title": _title_of(content, path),
+                    "size": size,
+                    "content": content,
+                    "truncated": truncated,
+                },
+            )
             if path == self._shown:
                 self._render(keep_scroll=True)
             elif self._shown is None:

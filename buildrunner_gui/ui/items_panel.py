@@ -208,4 +208,3 @@ def _value_html(value: Any) -> str:
         text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
         return f"<pre style='margin:0'>{html.escape(text)}</pre>"
     return html.escape(str(value))
-

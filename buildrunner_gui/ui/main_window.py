@@ -47,8 +47,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.sidebar = SessionList()
         self.views = QStackedWidget()
-        self.empty_page = QLabel("Open a BuildRunner project folder (Ctrl+O), an alias (Ctrl+Shift+O),\n"
-                                 "or drop a folder here.")
+        self.empty_page = QLabel(
+            "Open a BuildRunner project folder (Ctrl+O), an alias (Ctrl+Shift+O),\nor drop a folder here."
+        )
         self.empty_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.views.addWidget(self.empty_page)
         self._views: dict[str, SessionView] = {}
@@ -90,8 +91,9 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- sessions
 
-    def add_session(self, session_id: str, view: SessionView, name: str, status: str, percent: float,
-                    folder: str) -> None:
+    def add_session(
+        self, session_id: str, view: SessionView, name: str, status: str, percent: float, folder: str
+    ) -> None:
         self._views[session_id] = view
         self.views.addWidget(view)
         self.sidebar.add_session(session_id, name, status, percent, folder)

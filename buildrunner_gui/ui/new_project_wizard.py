@@ -70,7 +70,7 @@ OPTION_FIELDS = ("install_buildrunner", "editor")
 
 
 def suggest_alias(name: str) -> str:
-    """"My Cool App" -> "my-cool-app": ASCII lower case, runs of anything else become one dash."""
+    """ "My Cool App" -> "my-cool-app": ASCII lower case, runs of anything else become one dash."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
 
@@ -94,7 +94,7 @@ def split_tech_stack(text: str) -> list[str]:
 
 
 def _field_of(key: str) -> str:
-    """"features[2].name" or "features.2" -> "features"."""
+    """ "features[2].name" or "features.2" -> "features"."""
     return re.split(r"[.\[]", key, maxsplit=1)[0]
 
 
@@ -427,7 +427,8 @@ def summary_html(request: ProjectRequest) -> str:
 
     esc = html.escape
     features = "".join(
-        f"<li><b>{esc(f.name)}</b>{' — ' + esc(f.description) if f.description else ''}</li>" for f in request.features)
+        f"<li><b>{esc(f.name)}</b>{' — ' + esc(f.description) if f.description else ''}</li>" for f in request.features
+    )
     rows = [
         row("Name", esc(request.name) or "<i>(the alias)</i>"),
         row("Alias", esc(request.alias)),
@@ -560,8 +561,16 @@ class NewProjectWizard(QWizard):
         self.options_page = OptionsPage()
         self.summary_page = SummaryPage()
         self.progress_page = ProgressPage()
-        for page in (self.name_page, self.location_page, self.description_page, self.features_page,
-                     self.tech_page, self.options_page, self.summary_page, self.progress_page):
+        for page in (
+            self.name_page,
+            self.location_page,
+            self.description_page,
+            self.features_page,
+            self.tech_page,
+            self.options_page,
+            self.summary_page,
+            self.progress_page,
+        ):
             self.addPage(page)
         self._bridge = _Bridge(self)
         self._bridge.progress.connect(self._on_progress)
@@ -613,16 +622,18 @@ class NewProjectWizard(QWizard):
         self.progress_page.set_state("running")
         self.button(QWizard.WizardButton.CancelButton).setEnabled(True)
         self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._work, args=(request, self._cancel), name="project-init",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._work, args=(request, self._cancel), name="project-init", daemon=True
+        )
         self._thread.start()
 
     def _work(self, request: ProjectRequest, cancel: threading.Event) -> None:
         """Worker thread: runs the initializer, reports only through the bridge's signals."""
         bridge = self._bridge
         try:
-            initializer = ProjectInitializer(request, progress=bridge.progress.emit, cancel=cancel,
-                                             step_hook=self._step_hook)
+            initializer = ProjectInitializer(
+                request, progress=bridge.progress.emit, cancel=cancel, step_hook=self._step_hook
+            )
             folder = initializer.run()
         except InitCancelled:
             bridge.finished.emit("cancelled", "", "")

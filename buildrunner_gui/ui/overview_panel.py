@@ -73,8 +73,9 @@ class StatusBadge(QWidget):
             painter.setPen(QPen(colour, 2))
             painter.setBrush(colour)
             if self._status == "in_progress":
-                painter.drawPolygon(QPolygonF([box.topLeft(), box.bottomLeft(),
-                                               QPointF(box.right(), box.center().y())]))
+                painter.drawPolygon(
+                    QPolygonF([box.topLeft(), box.bottomLeft(), QPointF(box.right(), box.center().y())])
+                )
             elif self._status == "completed":
                 painter.drawEllipse(box)
             elif self._status == "failed":
@@ -104,8 +105,7 @@ class OverviewPanel(QWidget):
         self.progress_bar.setRange(0, 1000)  # tenths of a percent, so "99.1%" matches the bar
         self.progress_bar.setMinimumHeight(28)
         self.progress_bar.setTextVisible(True)
-        self.count_labels = {key: QLabel("0") for key in
-                             ("features", "components", "tasks", "files", "checkpoints")}
+        self.count_labels = {key: QLabel("0") for key in ("features", "components", "tasks", "files", "checkpoints")}
         self.last_update_label = QLabel()
         self.chart = BurnUpChart()
 
@@ -113,8 +113,13 @@ class OverviewPanel(QWidget):
         header.addWidget(self.name_label, 1)
         header.addWidget(self.badge)
         counts = QFormLayout()
-        for key, title in (("features", "Features"), ("components", "Components"), ("tasks", "Tasks completed"),
-                           ("files", "Files created"), ("checkpoints", "Checkpoints")):
+        for key, title in (
+            ("features", "Features"),
+            ("components", "Components"),
+            ("tasks", "Tasks completed"),
+            ("files", "Files created"),
+            ("checkpoints", "Checkpoints"),
+        ):
             counts.addRow(title + ":", self.count_labels[key])
         layout = QVBoxLayout(self)
         layout.addLayout(header)
@@ -166,8 +171,11 @@ class OverviewPanel(QWidget):
             self._history.append((times[-1] if times else datetime.now(UTC), percent))
         self._project_key = key
         self._marks = times
-        stamps = [parse_timestamp(rows[-1].get("timestamp")) for rows in
-                  (checkpoints, state.get("files", []), state.get("errors", [])) if rows]
+        stamps = [
+            parse_timestamp(rows[-1].get("timestamp"))
+            for rows in (checkpoints, state.get("files", []), state.get("errors", []))
+            if rows
+        ]
         self._last_update = max((s for s in stamps if s is not None), default=None)
         self._show_progress(progress)
         self._show_counts()
@@ -176,8 +184,14 @@ class OverviewPanel(QWidget):
 
     def apply(self, message: Message) -> None:
         kind = message.get("type")
-        if kind in ("component_update", "feature_update", "checkpoint_update", "build_progress", "file_change",
-                    "error"):
+        if kind in (
+            "component_update",
+            "feature_update",
+            "checkpoint_update",
+            "build_progress",
+            "file_change",
+            "error",
+        ):
             self._last_update = parse_timestamp(message.get("timestamp")) or datetime.now(UTC)
             self._show_last_update()
         if kind == "build_progress":

@@ -22,8 +22,9 @@ def percent_text(value: float) -> str:
 
 
 class ProgressBarDelegate(QStyledItemDelegate):
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         value = index.data(Qt.ItemDataRole.DisplayRole)
         if not isinstance(value, int | float):
             super().paint(painter, option, index)

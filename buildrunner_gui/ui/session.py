@@ -25,8 +25,13 @@ class Session(QObject):
     status_changed = Signal(str)  # session_id
     alert = Signal(str, str, str)  # session_id, kind, text
 
-    def __init__(self, watcher: ProjectWatcher | RemoteSource, stall_minutes: float = 10.0,
-                 publish: Callable[[str, list[Message]], None] | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        watcher: ProjectWatcher | RemoteSource,
+        stall_minutes: float = 10.0,
+        publish: Callable[[str, list[Message]], None] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.watcher = watcher
         self.view = SessionView()
@@ -77,8 +82,7 @@ class Session(QObject):
     def check_stall(self) -> None:
         if self._stall.check(self.status, time.monotonic()):
             minutes = self._stall.minutes
-            self.alert.emit(self.session_id, "stalled",
-                            f"{self.name}: no build activity for {minutes:g} minutes")
+            self.alert.emit(self.session_id, "stalled", f"{self.name}: no build activity for {minutes:g} minutes")
 
     def _on_batch(self, batch: list[Message]) -> None:
         if self._publish is not None:

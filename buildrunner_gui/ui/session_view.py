@@ -38,9 +38,14 @@ class SessionView(QWidget):
 
     def panels_with_titles(self) -> list[tuple[QWidget, str]]:
         return [
-            (self.overview, "&Overview"), (self.features, "&Features"), (self.components, "Co&mponents"),
-            (self.checkpoints, "C&heckpoints"), (self.documents, "&Documents"), (self.artifacts, "&Artifacts"),
-            (self.terminal, "&Terminal"), (self.activity, "Acti&vity"),
+            (self.overview, "&Overview"),
+            (self.features, "&Features"),
+            (self.components, "Co&mponents"),
+            (self.checkpoints, "C&heckpoints"),
+            (self.documents, "&Documents"),
+            (self.artifacts, "&Artifacts"),
+            (self.terminal, "&Terminal"),
+            (self.activity, "Acti&vity"),
         ]
 
     def load(self, state: dict[str, Any]) -> None:

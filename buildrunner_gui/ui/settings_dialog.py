@@ -45,9 +45,13 @@ class SettingsDialog(QDialog):
         server_form.addRow("Token:", self.token)
 
         self.notify = {
-            kind: QCheckBox(label) for kind, label in (
-                ("started", "Build started"), ("completed", "Build completed"),
-                ("failed", "Build failed"), ("fixed", "Build recovered after a failure"))
+            kind: QCheckBox(label)
+            for kind, label in (
+                ("started", "Build started"),
+                ("completed", "Build completed"),
+                ("failed", "Build failed"),
+                ("fixed", "Build recovered after a failure"),
+            )
         }
         for kind, box in self.notify.items():
             box.setChecked(getattr(preferences, f"notify_{kind}"))

@@ -114,9 +114,15 @@ def _draw_failed(painter: QPainter, size: float, color: QColor) -> None:
     # Filled warning triangle with a white exclamation mark.
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(color)
-    painter.drawPolygon(QPolygonF([
-        QPointF(size * 0.5, size * 0.06), QPointF(size * 0.96, size * 0.92), QPointF(size * 0.04, size * 0.92),
-    ]))
+    painter.drawPolygon(
+        QPolygonF(
+            [
+                QPointF(size * 0.5, size * 0.06),
+                QPointF(size * 0.96, size * 0.92),
+                QPointF(size * 0.04, size * 0.92),
+            ]
+        )
+    )
     pen = QPen(QColor("white"), max(1.5, size * 0.12))
     pen.setCapStyle(Qt.PenCapStyle.RoundCap)
     painter.setPen(pen)

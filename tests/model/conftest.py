@@ -13,10 +13,22 @@ import pytest
 from buildrunner_gui.model.engine import SessionEngine
 from buildrunner_gui.model.messages import SERVER_MESSAGE, SNAPSHOT
 
-SNAPSHOT_KEYS = frozenset((
-    "project", "status", "progress", "component_stats", "feature_stats", "components", "features",
-    "checkpoints", "terminal", "files", "errors", "documents",
-))
+SNAPSHOT_KEYS = frozenset(
+    (
+        "project",
+        "status",
+        "progress",
+        "component_stats",
+        "feature_stats",
+        "components",
+        "features",
+        "checkpoints",
+        "terminal",
+        "files",
+        "errors",
+        "documents",
+    )
+)
 
 
 class Protocol:

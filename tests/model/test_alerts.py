@@ -7,17 +7,20 @@ import pytest
 from buildrunner_gui.model.alerts import StallWatch, transition_alert, worst_status
 
 
-@pytest.mark.parametrize(("before", "after", "alert"), [
-    (None, "failed", None),
-    ("pending", "in_progress", "started"),
-    ("in_progress", "completed", "completed"),
-    ("in_progress", "failed", "failed"),
-    ("failed", "in_progress", "fixed"),
-    ("failed", "completed", "fixed"),
-    ("in_progress", "in_progress", None),
-    ("completed", "in_progress", "started"),
-    ("in_progress", "pending", None),
-])
+@pytest.mark.parametrize(
+    ("before", "after", "alert"),
+    [
+        (None, "failed", None),
+        ("pending", "in_progress", "started"),
+        ("in_progress", "completed", "completed"),
+        ("in_progress", "failed", "failed"),
+        ("failed", "in_progress", "fixed"),
+        ("failed", "completed", "fixed"),
+        ("in_progress", "in_progress", None),
+        ("completed", "in_progress", "started"),
+        ("in_progress", "pending", None),
+    ],
+)
 def test_transition_alerts(before, after, alert):
     assert transition_alert(before, after) == alert
 

@@ -17,8 +17,9 @@ FEATURES = ".buildrunner/features.json"
 MTIME = 1_763_400_000.0
 
 
-def cp_read(name: str, obj: dict[str, Any], change: str = "modified", announce: bool = True,
-            mtime: float = MTIME) -> FileRead:
+def cp_read(
+    name: str, obj: dict[str, Any], change: str = "modified", announce: bool = True, mtime: float = MTIME
+) -> FileRead:
     data = json.dumps(obj).encode()
     record = parse_checkpoint(data, name, mtime)
     return FileRead(f"{CP_DIR}/{name}", "checkpoint", change, record, len(data), mtime, announce)
@@ -29,8 +30,9 @@ def reg_read(obj: Any, change: str = "modified", announce: bool = True) -> FileR
     return FileRead(FEATURES, "features", change, parse_registry(data), len(data), MTIME, announce)
 
 
-def doc_read(path: str, text: str, file_type: str = "context", change: str = "created",
-             announce: bool = True) -> FileRead:
+def doc_read(
+    path: str, text: str, file_type: str = "context", change: str = "created", announce: bool = True
+) -> FileRead:
     data = text.encode()
     return FileRead(path, file_type, change, parse_document(data, path), len(data), MTIME, announce)
 
@@ -53,8 +55,15 @@ REGISTRY = {
         {"id": "f3", "name": "UI", "status": "in_progress", "progress": 40, "components": ["src/ui.py"]},
     ],
 }
-CP1 = {"id": "cp1", "timestamp": "2025-11-17T21:00:00Z", "phase": "plan", "tasks_completed": ["t1"],
-       "files_created": [], "status": "created", "metadata": {"description": "first"}}
+CP1 = {
+    "id": "cp1",
+    "timestamp": "2025-11-17T21:00:00Z",
+    "phase": "plan",
+    "tasks_completed": ["t1"],
+    "files_created": [],
+    "status": "created",
+    "metadata": {"description": "first"},
+}
 
 
 def types(messages: list[dict[str, Any]]) -> list[str]:
@@ -69,8 +78,13 @@ def of_type(messages: list[dict[str, Any]], message_type: str) -> list[dict[str,
 def loaded(make_engine):
     """An engine after the initial scan of a small project (nothing announced)."""
     checked = make_engine(session_id="demo", project_name="demo-folder", project_path="/p/demo", alias="dm")
-    checked.apply([StateDirChanged(True, at_start=True), reg_read(REGISTRY, "created", announce=False),
-                   cp_read("cp1.json", CP1, "created", announce=False)])
+    checked.apply(
+        [
+            StateDirChanged(True, at_start=True),
+            reg_read(REGISTRY, "created", announce=False),
+            cp_read("cp1.json", CP1, "created", announce=False),
+        ]
+    )
     return checked
 
 
@@ -84,12 +98,13 @@ def test_seq_counts_events_and_control_messages_do_not_advance_it(make_engine, p
     assert protocol.message(engine.control("pong"))["seq"] == 0
     first = checked.apply([Notice("one"), Notice("two"), LogAppended(".buildrunner/logs/a.log", "x\n")])
     assert [m["seq"] for m in first] == [1, 2, 3]
-    for message in [engine.control("pong"), engine.control("subscribed", topics=["all"]),
-                    engine.control("connection", status="connected", client_id="c1", server_version="0",
-                                   protocol_version=1),
-                    engine.control("error", error_message="bad", error_type="invalid_json", file_path=None,
-                                   traceback=None),
-                    engine.status_message()]:
+    for message in [
+        engine.control("pong"),
+        engine.control("subscribed", topics=["all"]),
+        engine.control("connection", status="connected", client_id="c1", server_version="0", protocol_version=1),
+        engine.control("error", error_message="bad", error_type="invalid_json", file_path=None, traceback=None),
+        engine.status_message(),
+    ]:
         assert protocol.message(message)["seq"] == 3
     assert engine.seq == 3
     assert engine.events_after(engine.epoch, 0) == first  # control messages are not replayed
@@ -124,9 +139,18 @@ def test_initial_scan_state(loaded):
     assert [f["id"] for f in snap["features"]] == ["f1", "f2", "f3"]
     assert [c["id"] for c in snap["components"]] == ["src/auth.py", "src/shared.py", "src/ui.py"]
     assert {c["id"]: c["status"] for c in snap["components"]} == {
-        "src/auth.py": "pending", "src/shared.py": "in_progress", "src/ui.py": "in_progress"}
-    assert snap["progress"] == {"total": 3, "completed": 1, "percent": round(140 / 3, 1), "status": "in_progress",
-                                "tasks_completed": 1, "files_created": 0}
+        "src/auth.py": "pending",
+        "src/shared.py": "in_progress",
+        "src/ui.py": "in_progress",
+    }
+    assert snap["progress"] == {
+        "total": 3,
+        "completed": 1,
+        "percent": round(140 / 3, 1),
+        "status": "in_progress",
+        "tasks_completed": 1,
+        "files_created": 0,
+    }
     assert snap["status"] == "in_progress"
     assert snap["files"] == []  # the scan is state, not activity
     assert [c["checkpoint_id"] for c in snap["checkpoints"]] == ["cp1"]
@@ -140,12 +164,14 @@ def test_initial_scan_state(loaded):
 
 
 def test_snapshot_has_every_protocol_key(loaded):
-    loaded.apply([
-        LogAppended(".buildrunner/logs/build.log", "line 1\nline 2\n"),
-        doc_read(".buildrunner/context/notes.md", "# Notes\nbody\n"),
-        failed(FEATURES, "features", b"{"),
-        FileRead(".buildrunner/artifacts/out.bin", "artifact", "created", None, 123, MTIME),
-    ])
+    loaded.apply(
+        [
+            LogAppended(".buildrunner/logs/build.log", "line 1\nline 2\n"),
+            doc_read(".buildrunner/context/notes.md", "# Notes\nbody\n"),
+            failed(FEATURES, "features", b"{"),
+            FileRead(".buildrunner/artifacts/out.bin", "artifact", "created", None, 123, MTIME),
+        ]
+    )
     snap = loaded.snapshot()
     assert set(snap["project"]) >= {"name", "alias"}
     assert set(snap["progress"]) == {"total", "completed", "percent", "status", "tasks_completed", "files_created"}
@@ -154,16 +180,26 @@ def test_snapshot_has_every_protocol_key(loaded):
     item_keys = {"id", "name", "status", "raw_status", "progress", "metadata"}
     assert snap["components"] and all(set(c) == item_keys for c in snap["components"])
     assert snap["features"] and all(set(f) == item_keys for f in snap["features"])
-    assert set(snap["checkpoints"][0]) == {"checkpoint_id", "timestamp", "phase", "status", "tasks_completed",
-                                           "files_created"}
+    assert set(snap["checkpoints"][0]) == {
+        "checkpoint_id",
+        "timestamp",
+        "phase",
+        "status",
+        "tasks_completed",
+        "files_created",
+    }
     assert snap["checkpoints"][0]["timestamp"] == "2025-11-17T21:00:00Z"
     assert all(set(t) == {"output", "output_type", "source", "timestamp"} for t in snap["terminal"])
     assert snap["files"] and all("content" not in f for f in snap["files"])
-    assert {f["file_path"] for f in snap["files"]} == {".buildrunner/context/notes.md", FEATURES,
-                                                       ".buildrunner/artifacts/out.bin"}
+    assert {f["file_path"] for f in snap["files"]} == {
+        ".buildrunner/context/notes.md",
+        FEATURES,
+        ".buildrunner/artifacts/out.bin",
+    }
     assert [(e["file_path"], e["error_type"]) for e in snap["errors"]] == [(FEATURES, "invalid_json")]
     assert [(d["file_path"], d["title"], d["size"]) for d in snap["documents"]] == [
-        (".buildrunner/context/notes.md", "Notes", len("# Notes\nbody\n"))]
+        (".buildrunner/context/notes.md", "Notes", len("# Notes\nbody\n"))
+    ]
     assert snap["artifacts"][0]["file_path"] == ".buildrunner/artifacts/out.bin"
     assert snap["artifacts"][0]["size"] == 123
 
@@ -172,21 +208,44 @@ def test_snapshot_has_every_protocol_key(loaded):
 
 
 def test_new_checkpoint_sends_only_the_changes(loaded):
-    cp2 = {**CP1, "id": "cp2", "timestamp": "2025-11-17T22:00:00Z", "phase": "deploy", "tasks_completed": ["t2"],
-           "features": [{"id": "f1", "status": "done"}]}
+    cp2 = {
+        **CP1,
+        "id": "cp2",
+        "timestamp": "2025-11-17T22:00:00Z",
+        "phase": "deploy",
+        "tasks_completed": ["t2"],
+        "features": [{"id": "f1", "status": "done"}],
+    }
     out = loaded.apply([cp_read("cp2.json", cp2, "created")])
-    assert types(out) == ["file_change", "checkpoint_update", "component_update", "component_update",
-                          "feature_update", "build_progress"]
+    assert types(out) == [
+        "file_change",
+        "checkpoint_update",
+        "component_update",
+        "component_update",
+        "feature_update",
+        "build_progress",
+    ]
     file_change, checkpoint, auth, shared, f1, progress = out
     assert (file_change["file_path"], file_change["file_type"], file_change["change_type"]) == (
-        f"{CP_DIR}/cp2.json", "checkpoint", "created")
+        f"{CP_DIR}/cp2.json",
+        "checkpoint",
+        "created",
+    )
     assert file_change["content"] is None
-    assert (checkpoint["checkpoint_id"], checkpoint["phase"], checkpoint["tasks_completed"]) == ("cp2", "deploy",
-                                                                                                  ["t2"])
+    assert (checkpoint["checkpoint_id"], checkpoint["phase"], checkpoint["tasks_completed"]) == (
+        "cp2",
+        "deploy",
+        ["t2"],
+    )
     assert (auth["component_id"], auth["status"], auth["removed"]) == ("src/auth.py", "completed", False)
     assert (shared["component_id"], shared["status"], shared["progress"]) == ("src/shared.py", "completed", 100.0)
     assert (f1["feature_id"], f1["name"], f1["status"], f1["raw_status"], f1["progress"]) == (
-        "f1", "Auth", "completed", "done", 100.0)
+        "f1",
+        "Auth",
+        "completed",
+        "done",
+        100.0,
+    )
     assert progress["completed"] == 2
     assert progress["percent"] == round(240 / 3, 1)
     assert progress["tasks_completed"] == 2
@@ -298,11 +357,21 @@ def test_failed_file_keeps_last_good_state(loaded):
     assert out[1]["traceback"] is None
     assert out[1]["error_message"] and "\n" not in out[1]["error_message"]
     after = loaded.snapshot()
-    for key in ("status", "progress", "component_stats", "feature_stats", "components", "features", "checkpoints",
-                "project"):
+    for key in (
+        "status",
+        "progress",
+        "component_stats",
+        "feature_stats",
+        "components",
+        "features",
+        "checkpoints",
+        "project",
+    ):
         assert after[key] == before[key], key
-    assert [(e["file_path"], e["error_type"]) for e in after["errors"]] == [(FEATURES, "invalid_json"),
-                                                                            (f"{CP_DIR}/cp1.json", "not_utf8")]
+    assert [(e["file_path"], e["error_type"]) for e in after["errors"]] == [
+        (FEATURES, "invalid_json"),
+        (f"{CP_DIR}/cp1.json", "not_utf8"),
+    ]
     # The next good read recovers.
     features = [dict(f) for f in REGISTRY["features"]]
     features[0]["status"] = "failed"
@@ -327,14 +396,17 @@ def test_failed_document_keeps_last_content(make_engine):
 def test_document_file_change_carries_content(make_engine):
     checked = make_engine()
     big = "# Spec\n" + "z" * (70 * 1024)
-    out = checked.apply([doc_read(".buildrunner/context/a.md", "# A\ntext\n"),
-                         doc_read("PROJECT_SPEC.md", big, file_type="spec")])
+    out = checked.apply(
+        [doc_read(".buildrunner/context/a.md", "# A\ntext\n"), doc_read("PROJECT_SPEC.md", big, file_type="spec")]
+    )
     assert [(m["file_type"], m["content"], m["truncated"]) for m in out[:1]] == [("context", "# A\ntext\n", False)]
     assert out[1]["file_type"] == "spec" and out[1]["truncated"] is True
     assert len(out[1]["content"]) == 64 * 1024
     docs = checked.snapshot()["documents"]
-    assert [(d["file_path"], d["title"]) for d in docs] == [(".buildrunner/context/a.md", "A"), ("PROJECT_SPEC.md",
-                                                                                                 "Spec")]
+    assert [(d["file_path"], d["title"]) for d in docs] == [
+        (".buildrunner/context/a.md", "A"),
+        ("PROJECT_SPEC.md", "Spec"),
+    ]
     out = checked.apply([FileRemoved(".buildrunner/context/a.md", "context")])
     assert types(out) == ["file_change"]
     assert [d["file_path"] for d in checked.snapshot()["documents"]] == ["PROJECT_SPEC.md"]
@@ -348,12 +420,15 @@ def test_non_document_file_change_has_no_content(make_engine):
 
 def test_log_lines_become_terminal_output(make_engine):
     checked = make_engine()
-    out = checked.apply([LogAppended(".buildrunner/logs/research-cost.log", "a\nb\n"),
-                         LogAppended(".buildrunner/logs/research-cost.log", "c\n", restarted=True)])
+    out = checked.apply(
+        [
+            LogAppended(".buildrunner/logs/research-cost.log", "a\nb\n"),
+            LogAppended(".buildrunner/logs/research-cost.log", "c\n", restarted=True),
+        ]
+    )
     assert [(m["output"], m["output_type"], m["source"]) for m in out] == [
         ("a\nb\n", "stdout", "log:research-cost.log"),
-        (".buildrunner/logs/research-cost.log: log restarted (truncated or rotated)", "info",
-         "log:research-cost.log"),
+        (".buildrunner/logs/research-cost.log: log restarted (truncated or rotated)", "info", "log:research-cost.log"),
         ("c\n", "stdout", "log:research-cost.log"),
     ]
     terminal = checked.snapshot()["terminal"]
@@ -363,15 +438,22 @@ def test_log_lines_become_terminal_output(make_engine):
 
 def test_artifacts_listed_and_removed(make_engine):
     checked = make_engine()
-    checked.apply([FileRead(".buildrunner/artifacts/b.txt", "artifact", "created", None, 10, MTIME),
-                   FileRead(".buildrunner/artifacts/a/x.csv", "artifact", "created", None, 20, MTIME + 1)])
+    checked.apply(
+        [
+            FileRead(".buildrunner/artifacts/b.txt", "artifact", "created", None, 10, MTIME),
+            FileRead(".buildrunner/artifacts/a/x.csv", "artifact", "created", None, 20, MTIME + 1),
+        ]
+    )
     arts = checked.snapshot()["artifacts"]
-    assert [(a["file_path"], a["size"]) for a in arts] == [(".buildrunner/artifacts/a/x.csv", 20),
-                                                           (".buildrunner/artifacts/b.txt", 10)]
+    assert [(a["file_path"], a["size"]) for a in arts] == [
+        (".buildrunner/artifacts/a/x.csv", 20),
+        (".buildrunner/artifacts/b.txt", 10),
+    ]
     checked.apply([FileRead(".buildrunner/artifacts/b.txt", "artifact", "modified", None, 11, MTIME + 2)])
     checked.apply([FileRemoved(".buildrunner/artifacts/a/x.csv", "artifact")])
     assert [(a["file_path"], a["size"]) for a in checked.snapshot()["artifacts"]] == [
-        (".buildrunner/artifacts/b.txt", 11)]
+        (".buildrunner/artifacts/b.txt", 11)
+    ]
 
 
 def test_state_dir_events(make_engine):
@@ -400,7 +482,10 @@ def test_terminal_keeps_last_1000_lines(make_engine):
     assert terminal[0]["output"] == "line 501"
     assert terminal[-2]["output"] == "line 1499"
     assert (terminal[-1]["output"], terminal[-1]["source"], terminal[-1]["output_type"]) == (
-        "last notice", engine_module.MONITOR_SOURCE, "info")
+        "last notice",
+        engine_module.MONITOR_SOURCE,
+        "info",
+    )
 
 
 def test_files_keep_last_200(make_engine):
@@ -413,8 +498,9 @@ def test_files_keep_last_200(make_engine):
 
 def test_errors_keep_last_100(make_engine):
     checked = make_engine()
-    checked.apply([FileFailed(f"{CP_DIR}/{n}.json", "checkpoint", "created", "invalid_json", f"bad {n}")
-                   for n in range(150)])
+    checked.apply(
+        [FileFailed(f"{CP_DIR}/{n}.json", "checkpoint", "created", "invalid_json", f"bad {n}") for n in range(150)]
+    )
     errors = checked.snapshot()["errors"]
     assert len(errors) == engine_module.ERROR_EVENTS == 100
     assert [e["error_message"] for e in errors] == [f"bad {n}" for n in range(50, 150)]
@@ -422,8 +508,12 @@ def test_errors_keep_last_100(make_engine):
 
 def test_checkpoints_snapshot_keeps_newest_500(make_engine):
     checked = make_engine()
-    checked.apply([cp_read(f"c{n:04d}.json", {"id": f"c{n}", "timestamp": 1_700_000_000 + n}, "created", False)
-                   for n in range(510)])
+    checked.apply(
+        [
+            cp_read(f"c{n:04d}.json", {"id": f"c{n}", "timestamp": 1_700_000_000 + n}, "created", False)
+            for n in range(510)
+        ]
+    )
     rows = checked.snapshot()["checkpoints"]
     assert len(rows) == engine_module.SNAPSHOT_CHECKPOINTS == 500
     assert rows[0]["checkpoint_id"] == "c10" and rows[-1]["checkpoint_id"] == "c509"

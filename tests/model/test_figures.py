@@ -69,8 +69,11 @@ def test_derived_component_status(owner_statuses, expected):
 
 
 def test_derived_component_progress_is_mean_of_owners():
-    features = [item("a", "in_progress", 30, components=["x", "y"]), item("b", "completed", components=["y"]),
-                item("c", "pending", components=["y", "z"])]
+    features = [
+        item("a", "in_progress", 30, components=["x", "y"]),
+        item("b", "completed", components=["y"]),
+        item("c", "pending", components=["y", "z"]),
+    ]
     derived = {c.id: c for c in figures.shown_components(features, None)}
     assert list(derived) == ["x", "y", "z"]  # first seen first
     assert derived["x"].progress == 30.0
@@ -80,8 +83,10 @@ def test_derived_component_progress_is_mean_of_owners():
 
 
 def test_components_listing_ignores_non_paths_and_duplicates():
-    features = [item("a", "completed", components=["x", "x", "", 5, None, {"p": 1}]),
-                item("b", "pending", components="not-a-list")]
+    features = [
+        item("a", "completed", components=["x", "x", "", 5, None, {"p": 1}]),
+        item("b", "pending", components="not-a-list"),
+    ]
     assert [(c.id, c.status) for c in figures.shown_components(features, None)] == [("x", "completed")]
 
 
@@ -105,8 +110,10 @@ def test_only_latest_checkpoint_components_count():
 
 
 def test_features_overlaid_by_latest_checkpoint():
-    registry = reg({"id": "f1", "name": "Login", "status": "planned", "priority": "high"},
-                   {"id": "f2", "name": "Logout", "status": "in_progress", "progress": 50})
+    registry = reg(
+        {"id": "f1", "name": "Login", "status": "planned", "priority": "high"},
+        {"id": "f2", "name": "Logout", "status": "in_progress", "progress": 50},
+    )
     older = cp(1, features=[{"id": "f2", "status": "failed"}])
     newer = cp(2, features=[{"id": "f1", "status": "done"}, {"feature_id": "f2", "progress": "75%"}])
     _, _, features, _, _ = derive([newer, older], registry)
@@ -149,8 +156,16 @@ def test_rolled_back_stays_in_history_but_latest_is_last_not_rolled_back():
     registry = reg({"id": "f1", "status": "planned"})
     c1 = cp(1, phase="one", tasks_completed=["t1"], files_created=["a.py"])
     c2 = cp(2, phase="two", tasks_completed=["t2"], files_created=["b.py"], features=[{"id": "f1", "status": "done"}])
-    c3 = cp(3, phase="build_three", status="rolled_back", tasks_completed=["t3", "t4"], files_created=["c.py"],
-            features=[{"id": "f1", "status": "failed"}], error="boom", completion=5)
+    c3 = cp(
+        3,
+        phase="build_three",
+        status="rolled_back",
+        tasks_completed=["t3", "t4"],
+        files_created=["c.py"],
+        features=[{"id": "f1", "status": "failed"}],
+        error="boom",
+        completion=5,
+    )
     history, current, features, _, progress = derive([c3, c1, c2], registry)
     assert [c.id for c in history] == ["cp1", "cp2", "cp3"]
     assert current.id == "cp2"
@@ -182,18 +197,33 @@ def test_rollback_to_earlier_checkpoint():
 
 
 def test_stats_counts_and_one_decimal():
-    items = [item("a", "done"), item("b", "failed"), item("c", "wip", "33.33%"), item("d", "planned"),
-             item("e", "queued", 0.04)]
+    items = [
+        item("a", "done"),
+        item("b", "failed"),
+        item("c", "wip", "33.33%"),
+        item("d", "planned"),
+        item("e", "queued", 0.04),
+    ]
     assert figures.stats(items) == {
-        "total": 5, "completed": 1, "in_progress": 1, "pending": 2, "failed": 1,
+        "total": 5,
+        "completed": 1,
+        "in_progress": 1,
+        "pending": 2,
+        "failed": 1,
         "completion_percentage": round((100 + 0 + 33.33 + 0 + 0.04) / 5, 1),
     }
     assert figures.stats(items)["completion_percentage"] == 26.7
 
 
 def test_stats_of_nothing():
-    assert figures.stats([]) == {"total": 0, "completed": 0, "in_progress": 0, "pending": 0, "failed": 0,
-                                 "completion_percentage": 0}
+    assert figures.stats([]) == {
+        "total": 0,
+        "completed": 0,
+        "in_progress": 0,
+        "pending": 0,
+        "failed": 0,
+        "completion_percentage": 0,
+    }
 
 
 def test_stats_rounding_of_thirds():
@@ -212,8 +242,9 @@ def test_explicit_completion_wins():
 
 
 def test_features_percentage_when_no_explicit_completion():
-    registry = reg({"id": "a", "status": "done"}, {"id": "b", "status": "wip", "progress": 20},
-                   {"id": "c", "components": ["x"]})
+    registry = reg(
+        {"id": "a", "status": "done"}, {"id": "b", "status": "wip", "progress": 20}, {"id": "c", "components": ["x"]}
+    )
     current = cp(1, components=[{"id": "k", "status": "done"}])
     *_, components, progress = derive([current], registry)
     assert progress.percent == 40.0
@@ -222,8 +253,9 @@ def test_features_percentage_when_no_explicit_completion():
 
 
 def test_components_percentage_when_no_features():
-    current = cp(1, components=[{"id": "a", "status": "done"}, {"id": "b", "progress": 25},
-                                {"id": "c", "status": "failed"}])
+    current = cp(
+        1, components=[{"id": "a", "status": "done"}, {"id": "b", "progress": 25}, {"id": "c", "status": "failed"}]
+    )
     _, _, features, _, progress = derive([current], None)
     assert features == []
     assert progress.percent == round(125 / 3, 1)
@@ -232,8 +264,14 @@ def test_components_percentage_when_no_features():
 
 def test_nothing_means_zero():
     *_, progress = derive([], None)
-    assert progress.public() == {"total": 0, "completed": 0, "percent": 0.0, "status": "pending",
-                                 "tasks_completed": 0, "files_created": 0}
+    assert progress.public() == {
+        "total": 0,
+        "completed": 0,
+        "percent": 0.0,
+        "status": "pending",
+        "tasks_completed": 0,
+        "files_created": 0,
+    }
 
 
 def test_distinct_tasks_and_files_across_checkpoints():
@@ -254,8 +292,10 @@ def status_of(checkpoints: list[Checkpoint], *features: dict[str, Any]) -> str:
 
 def test_rule1_error_beats_everything():
     # phase build_ + completion < 100 (rule 3) and everything completed (rule 5): still failed.
-    assert status_of([cp(1, error="compile failed", phase="build_2", completion=50)], {"id": "a", "status": "done"}) \
+    assert (
+        status_of([cp(1, error="compile failed", phase="build_2", completion=50)], {"id": "a", "status": "done"})
         == "failed"
+    )
     assert status_of([cp(1, error={"message": "x"}, completion=100)], {"id": "a", "status": "done"}) == "failed"
 
 
@@ -264,8 +304,10 @@ def test_rule1_only_latest_checkpoint_error():
 
 
 def test_rule2_failed_feature_beats_build_phase():
-    assert status_of([cp(1, phase="build_4e_start")], {"id": "a", "status": "failed"}, {"id": "b", "status": "wip"}) \
+    assert (
+        status_of([cp(1, phase="build_4e_start")], {"id": "a", "status": "failed"}, {"id": "b", "status": "wip"})
         == "failed"
+    )
 
 
 def test_rule2_failed_component_beats_build_phase_and_completion():
@@ -305,13 +347,24 @@ def test_rule4_completion_reaching_100():
 
 def test_rule5_all_items_completed_below_100():
     # Completed features whose progress says 95: completion < 100, yet every item is completed.
-    assert status_of([cp(1, phase="review")], {"id": "a", "status": "complete", "progress": 95},
-                     {"id": "b", "status": "done"}) == "completed"
+    assert (
+        status_of(
+            [cp(1, phase="review")], {"id": "a", "status": "complete", "progress": 95}, {"id": "b", "status": "done"}
+        )
+        == "completed"
+    )
 
 
 def test_rule6_any_in_progress():
-    assert status_of([cp(1, phase="review")], {"id": "a", "status": "done"}, {"id": "b", "status": "running"},
-                     {"id": "c", "status": "todo"}) == "in_progress"
+    assert (
+        status_of(
+            [cp(1, phase="review")],
+            {"id": "a", "status": "done"},
+            {"id": "b", "status": "running"},
+            {"id": "c", "status": "todo"},
+        )
+        == "in_progress"
+    )
 
 
 def test_rule6_in_progress_component_only():
@@ -320,8 +373,9 @@ def test_rule6_in_progress_component_only():
 
 
 def test_rule7_otherwise_pending():
-    assert status_of([cp(1, phase="plan")], {"id": "a", "status": "planned"}, {"id": "b", "status": "done"}) \
-        == "pending"
+    assert (
+        status_of([cp(1, phase="plan")], {"id": "a", "status": "planned"}, {"id": "b", "status": "done"}) == "pending"
+    )
     assert status_of([cp(1, phase="plan")], {"id": "a", "status": "planned"}, {"id": "b"}) == "pending"
     assert status_of([]) == "pending"
     assert status_of([], {"id": "a", "status": "blocked"}) == "pending"
@@ -330,15 +384,15 @@ def test_rule7_otherwise_pending():
 @pytest.mark.parametrize(
     ("error", "items", "phase", "percent", "expected"),
     [
-        ("e", ["failed"], "build_1", 50, "failed"),       # rule 1
-        (None, ["failed"], "build_1", 50, "failed"),      # rule 2 before rule 3
-        (None, ["failed"], "", 100, "failed"),            # rule 2 before rule 4
+        ("e", ["failed"], "build_1", 50, "failed"),  # rule 1
+        (None, ["failed"], "build_1", 50, "failed"),  # rule 2 before rule 3
+        (None, ["failed"], "", 100, "failed"),  # rule 2 before rule 4
         (None, ["completed"], "build_1", 50, "in_progress"),  # rule 3 before rule 5
         (None, ["pending"], "build_1", 99.9, "in_progress"),  # rule 3 before rule 7
-        (None, ["pending"], "build_1", 100, "completed"),     # rule 4
-        (None, ["in_progress"], "", 100, "completed"),        # rule 4 before rule 6
+        (None, ["pending"], "build_1", 100, "completed"),  # rule 4
+        (None, ["in_progress"], "", 100, "completed"),  # rule 4 before rule 6
         (None, ["completed", "completed"], "", 50, "completed"),  # rule 5
-        (None, [], "", 50, "pending"),                   # rule 5 needs items
+        (None, [], "", 50, "pending"),  # rule 5 needs items
         (None, ["completed", "in_progress"], "", 50, "in_progress"),  # rule 6
         (None, ["completed", "pending"], "", 50, "pending"),  # rule 7
     ],
@@ -356,5 +410,11 @@ def test_overall_status_without_checkpoint():
 
 def test_rule6_through_a_shared_derived_component():
     """One completed and one planned feature sharing a path: the derived component is in progress."""
-    assert status_of([cp(1, phase="plan")], {"id": "a", "status": "planned", "components": ["x"]},
-                     {"id": "b", "status": "done", "components": ["x"]}) == "in_progress"
+    assert (
+        status_of(
+            [cp(1, phase="plan")],
+            {"id": "a", "status": "planned", "components": ["x"]},
+            {"id": "b", "status": "done", "components": ["x"]},
+        )
+        == "in_progress"
+    )

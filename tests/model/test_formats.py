@@ -86,16 +86,26 @@ def test_naive_timestamp_is_local_time(local_tz_plus3):
 
 
 def test_aware_timestamps_are_converted_to_utc(local_tz_plus3):
-    assert checkpoint({"timestamp": "2025-11-17T22:40:22+02:00"}).timestamp == datetime(2025, 11, 17, 20, 40, 22,
-                                                                                        tzinfo=UTC)
-    assert checkpoint({"timestamp": "2025-11-17T22:40:22Z"}).timestamp == datetime(2025, 11, 17, 22, 40, 22,
-                                                                                  tzinfo=UTC)
+    assert checkpoint({"timestamp": "2025-11-17T22:40:22+02:00"}).timestamp == datetime(
+        2025, 11, 17, 20, 40, 22, tzinfo=UTC
+    )
+    assert checkpoint({"timestamp": "2025-11-17T22:40:22Z"}).timestamp == datetime(2025, 11, 17, 22, 40, 22, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
     "value",
-    ["", "yesterday", "2025-13-45T99:00:00", None, True, [], {"t": 1},
-     "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", 10**30],
+    [
+        "",
+        "yesterday",
+        "2025-13-45T99:00:00",
+        None,
+        True,
+        [],
+        {"t": 1},
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+        10**30,
+    ],
 )
 def test_unreadable_timestamp_falls_back_to_mtime(value):
     assert checkpoint({"timestamp": value}).timestamp == MTIME_DT
@@ -107,8 +117,18 @@ def test_epoch_seconds_timestamp():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("created", "created"), ("active", "active"), ("rolled_back", "rolled_back"), ("Rolled_Back", "rolled_back"),
-     ("ACTIVE", "active"), ("archived", "archived"), ("", "created"), (None, "created"), (5, "5"), ([], "created")],
+    [
+        ("created", "created"),
+        ("active", "active"),
+        ("rolled_back", "rolled_back"),
+        ("Rolled_Back", "rolled_back"),
+        ("ACTIVE", "active"),
+        ("archived", "archived"),
+        ("", "created"),
+        (None, "created"),
+        (5, "5"),
+        ([], "created"),
+    ],
 )
 def test_checkpoint_status(value, expected):
     cp = checkpoint({"status": value})
@@ -118,8 +138,14 @@ def test_checkpoint_status(value, expected):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(["a", "b"], ["a", "b"]), ("one", ["one"]), (None, []), (3, []), ({"a": 1}, []),
-     ([1, {"x": 2}], ["1", '{"x": 2}'])],
+    [
+        (["a", "b"], ["a", "b"]),
+        ("one", ["one"]),
+        (None, []),
+        (3, []),
+        ({"a": 1}, []),
+        ([1, {"x": 2}], ["1", '{"x": 2}']),
+    ],
 )
 def test_lists_of_strings(value, expected):
     cp = checkpoint({"tasks_completed": value, "files_created": value})
@@ -141,22 +167,40 @@ def test_item_id_keys(key):
 
 
 def test_item_id_key_precedence():
-    cp = checkpoint({"components": [{"name": "Nice", "feature_id": "f", "component_id": "c", "id": "i"},
-                                    {"name": "Nice", "feature_id": "f", "component_id": "c"},
-                                    {"name": "Nice", "feature_id": "f"}]})
+    cp = checkpoint(
+        {
+            "components": [
+                {"name": "Nice", "feature_id": "f", "component_id": "c", "id": "i"},
+                {"name": "Nice", "feature_id": "f", "component_id": "c"},
+                {"name": "Nice", "feature_id": "f"},
+            ]
+        }
+    )
     assert [c.id for c in cp.components] == ["i", "c", "f"]
     assert all(c.name == "Nice" for c in cp.components)
 
 
 def test_components_and_features_as_list():
-    cp = checkpoint({
-        "components": [{"id": "api", "status": "in_progress", "progress": "45%", "owner": "bob"},
-                       {"status": "done"}, "cli", 7, None],
-        "features": [{"id": "f1", "name": "Feature one", "status": "failed"}],
-    })
+    cp = checkpoint(
+        {
+            "components": [
+                {"id": "api", "status": "in_progress", "progress": "45%", "owner": "bob"},
+                {"status": "done"},
+                "cli",
+                7,
+                None,
+            ],
+            "features": [{"id": "f1", "name": "Feature one", "status": "failed"}],
+        }
+    )
     api, second, cli = cp.components
-    assert (api.id, api.name, api.status, api.raw_status, api.progress) == ("api", "api", "in_progress", "in_progress",
-                                                                            45.0)
+    assert (api.id, api.name, api.status, api.raw_status, api.progress) == (
+        "api",
+        "api",
+        "in_progress",
+        "in_progress",
+        45.0,
+    )
     assert api.metadata == {"owner": "bob"}
     assert (second.id, second.status, second.progress) == ("component-2", "completed", 100.0)
     assert (cli.id, cli.status) == ("cli", "pending")
@@ -165,19 +209,30 @@ def test_components_and_features_as_list():
 
 
 def test_components_and_features_as_mapping():
-    cp = checkpoint({
-        "components": {"api": {"status": "done"}, "db": {"status": "running", "progress": 50}, "cli": "Done",
-                       "skipped": 7, "also": None},
-        "features": {"f1": {"name": "One"}, "f2": {"id": "f-two", "status": "wip"}, "f3": {"feature_id": "other"}},
-    })
+    cp = checkpoint(
+        {
+            "components": {
+                "api": {"status": "done"},
+                "db": {"status": "running", "progress": 50},
+                "cli": "Done",
+                "skipped": 7,
+                "also": None,
+            },
+            "features": {"f1": {"name": "One"}, "f2": {"id": "f-two", "status": "wip"}, "f3": {"feature_id": "other"}},
+        }
+    )
     # The key is the id; a bare string is the status; values that are neither are skipped.
     assert [(c.id, c.status, c.raw_status, c.progress) for c in cp.components] == [
-        ("api", "completed", "done", 100.0), ("db", "in_progress", "running", 50.0),
-        ("cli", "completed", "Done", 100.0)]
+        ("api", "completed", "done", 100.0),
+        ("db", "in_progress", "running", 50.0),
+        ("cli", "completed", "Done", 100.0),
+    ]
     # `name` is a name, not the id, when the mapping gives the id; an explicit `id` in the object wins.
-    assert [(f.id, f.name, f.status) for f in cp.features] == [("f1", "One", "pending"),
-                                                               ("f-two", "f-two", "in_progress"),
-                                                               ("f3", "f3", "pending")]
+    assert [(f.id, f.name, f.status) for f in cp.features] == [
+        ("f1", "One", "pending"),
+        ("f-two", "f-two", "in_progress"),
+        ("f3", "f3", "pending"),
+    ]
 
 
 @pytest.mark.parametrize("value", [None, "components", 3, True])
@@ -209,16 +264,26 @@ def test_completion_key_precedence():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("disk full", "disk full"), ({"message": "boom", "code": 3}, "boom"), ({"error_message": "bad"}, "bad"),
-     ({"reason": "why"}, "why"), ({"code": 3}, '{"code": 3}'), (None, None), ("", None), ({}, None), (False, None)],
+    [
+        ("disk full", "disk full"),
+        ({"message": "boom", "code": 3}, "boom"),
+        ({"error_message": "bad"}, "bad"),
+        ({"reason": "why"}, "why"),
+        ({"code": 3}, '{"code": 3}'),
+        (None, None),
+        ("", None),
+        ({}, None),
+        (False, None),
+    ],
 )
 def test_error_as_string_or_object(value, expected):
     assert checkpoint({"error": value}).error == expected
 
 
 def test_checkpoint_nan_reads_as_null():
-    cp = parse_checkpoint(b'{"id": "n", "completion": NaN, "progress": Infinity, "components": [{"progress": NaN}]}',
-                          "n.json", MTIME)
+    cp = parse_checkpoint(
+        b'{"id": "n", "completion": NaN, "progress": Infinity, "components": [{"progress": NaN}]}', "n.json", MTIME
+    )
     assert cp.completion is None  # NaN and Infinity are not JSON: read as null
     assert cp.components[0].progress == 0.0
 
@@ -240,22 +305,29 @@ def test_real_registry():
 
 
 def test_merged_star_features_lists():
-    reg = registry({
-        "project": "P",
-        "features": [{"id": "a", "status": "done"}],
-        "in_progress_features": [{"id": "b", "status": "wip"}],
-        "completed_features": {"c": {"status": "complete", "name": "Cee"}, "d": "wip", "e": 5},
-        "features_count": [{"id": "not-merged"}],
-        "planned_features": "not a list",
-    })
-    assert [(f.id, f.status) for f in reg.features] == [("a", "completed"), ("b", "in_progress"),
-                                                        ("c", "completed"), ("d", "in_progress")]
+    reg = registry(
+        {
+            "project": "P",
+            "features": [{"id": "a", "status": "done"}],
+            "in_progress_features": [{"id": "b", "status": "wip"}],
+            "completed_features": {"c": {"status": "complete", "name": "Cee"}, "d": "wip", "e": 5},
+            "features_count": [{"id": "not-merged"}],
+            "planned_features": "not a list",
+        }
+    )
+    assert [(f.id, f.status) for f in reg.features] == [
+        ("a", "completed"),
+        ("b", "in_progress"),
+        ("c", "completed"),
+        ("d", "in_progress"),
+    ]
     assert reg.features[2].name == "Cee"
 
 
 def test_merged_lists_do_not_duplicate_ids():
-    reg = registry({"features": [{"id": "a", "status": "planned"}], "in_progress_features": [{"id": "a",
-                                                                                              "status": "wip"}]})
+    reg = registry(
+        {"features": [{"id": "a", "status": "planned"}], "in_progress_features": [{"id": "a", "status": "wip"}]}
+    )
     assert [(f.id, f.status) for f in reg.features] == [("a", "in_progress")]
 
 
@@ -266,8 +338,17 @@ def test_bare_list_registry():
 
 
 def test_registry_keys_of_wrong_type_fall_back():
-    reg = registry({"project": 123, "version": None, "status": ["x"], "last_updated": {}, "description": False,
-                    "features": "none", "metrics": [1, 2]})
+    reg = registry(
+        {
+            "project": 123,
+            "version": None,
+            "status": ["x"],
+            "last_updated": {},
+            "description": False,
+            "features": "none",
+            "metrics": [1, 2],
+        }
+    )
     assert (reg.project, reg.version, reg.status, reg.last_updated, reg.description) == ("123", "", "", "", "")
     assert reg.features == []
     assert reg.metrics == {}
@@ -284,7 +365,8 @@ def test_example_registry_statuses():
     raw = json.loads((FIXTURES / "br3-example-features.json").read_text(encoding="utf-8"))
     mapping = {"complete": "completed", "in_progress": "in_progress", "planned": "pending"}
     assert [(f.id, f.status, f.raw_status) for f in reg.features] == [
-        (f["id"], mapping[f["status"]], f["status"]) for f in raw["features"]]
+        (f["id"], mapping[f["status"]], f["status"]) for f in raw["features"]
+    ]
     assert [f.progress for f in reg.features] == [100.0 if f["status"] == "complete" else 0.0 for f in raw["features"]]
     assert reg.features[0].metadata["week"] == 1
     assert reg.features[0].metadata["priority"] == "critical"
@@ -305,7 +387,7 @@ BAD = [
     ("invalid_json", b'{"id": "x"} trailing'),
     ("invalid_json", b"{" + b'"n": 1' + b"0" * 5000 + b"}"),  # integer beyond Python's digit limit
     ("not_utf8", b'{"id": "\xff\xfe"}'),
-    ("not_utf8", "{\"id\": \"caf\u00e9\"}".encode("latin-1")),
+    ("not_utf8", '{"id": "caf\u00e9"}'.encode("latin-1")),
     ("too_deep", nested(DEPTH + 1)),
     ("too_deep", b"[" * (DEPTH + 1) + b"]" * (DEPTH + 1)),
     ("too_deep", b"[" * 100_000 + b"]" * 100_000),
@@ -334,17 +416,27 @@ def test_depth_limit_is_exactly_100_levels():
 @pytest.mark.skipif(not SAMPLE.exists(), reason="fixtures not available")
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
 def test_truncated_real_files(fraction):
-    for path, parse in [(SAMPLE / "features.json", parse_registry),
-                        (sorted((SAMPLE / "checkpoints").glob("*.json"))[-1],
-                         lambda d: parse_checkpoint(d, "c.json", MTIME))]:
+    for path, parse in [
+        (SAMPLE / "features.json", parse_registry),
+        (sorted((SAMPLE / "checkpoints").glob("*.json"))[-1], lambda d: parse_checkpoint(d, "c.json", MTIME)),
+    ]:
         data = path.read_bytes()
         with pytest.raises(ParseError) as info:
             parse(data[: int(len(data) * fraction)])
         assert info.value.error_type == "invalid_json"
 
 
-@pytest.mark.parametrize(("data", "kind"), [(b'"a string"', "string"), (b"42", "number"), (b"4.5", "number"),
-                                            (b"null", "null"), (b"true", "boolean"), (b"[1, 2]", "list")])
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b'"a string"', "string"),
+        (b"42", "number"),
+        (b"4.5", "number"),
+        (b"null", "null"),
+        (b"true", "boolean"),
+        (b"[1, 2]", "list"),
+    ],
+)
 def test_checkpoint_of_wrong_shape(data, kind):
     with pytest.raises(ParseError) as info:
         parse_checkpoint(data, "c.json", MTIME)
@@ -377,12 +469,14 @@ def test_bom_is_tolerated():
 
 @pytest.mark.parametrize(
     ("text", "title"),
-    [("# Architecture Decisions\n\n## Feature Registry\n", "Architecture Decisions"),
-     ("Intro line\n\n## Second level first\n# Later\n", "Second level first"),
-     ("   ###   Spaced   \n", "Spaced"),
-     ("#\n# \n# Real\n", "Real"),
-     ("no heading at all\n", "notes.md"),
-     ("", "notes.md")],
+    [
+        ("# Architecture Decisions\n\n## Feature Registry\n", "Architecture Decisions"),
+        ("Intro line\n\n## Second level first\n# Later\n", "Second level first"),
+        ("   ###   Spaced   \n", "Spaced"),
+        ("#\n# \n# Real\n", "Real"),
+        ("no heading at all\n", "notes.md"),
+        ("", "notes.md"),
+    ],
 )
 def test_document_title(text, title):
     doc = parse_document(text.encode(), ".buildrunner/context/notes.md")
@@ -394,8 +488,9 @@ def test_document_title(text, title):
 
 
 @pytest.mark.skipif(not SAMPLE.exists(), reason="fixtures not available")
-@pytest.mark.parametrize("path", [*sorted((SAMPLE / "context").glob("*.md")), SAMPLE / "PROJECT_SPEC.md"],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [*sorted((SAMPLE / "context").glob("*.md")), SAMPLE / "PROJECT_SPEC.md"], ids=lambda p: p.name
+)
 def test_real_documents(path):
     text = path.read_text(encoding="utf-8")
     first_heading = next(line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#"))
@@ -436,11 +531,12 @@ def test_document_not_utf8():
 
 def test_huge_numbers_clamp_instead_of_crashing():
     big = b"1" + b"0" * 400
-    cp = parse_checkpoint(b'{"completion": ' + big + b', "components": [{"id": "a", "progress": -' + big + b"}]}",
-                          "c.json", MTIME)
+    cp = parse_checkpoint(
+        b'{"completion": ' + big + b', "components": [{"id": "a", "progress": -' + big + b"}]}", "c.json", MTIME
+    )
     assert cp.completion == 100.0
     assert cp.components[0].progress == 0.0
-    reg = parse_registry(b'[{"id": "f", "progress": ' + big + b"}, {\"id\": \"g\", \"progress\": 1e400}]")
+    reg = parse_registry(b'[{"id": "f", "progress": ' + big + b'}, {"id": "g", "progress": 1e400}]')
     assert [f.progress for f in reg.features] == [100.0, 100.0]
 
 

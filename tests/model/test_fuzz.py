@@ -18,17 +18,50 @@ from buildrunner_gui.model.messages import SERVER_MESSAGE, SNAPSHOT
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ENGINE_RUNS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-CHECKPOINT_KEYS = ["id", "timestamp", "phase", "tasks_completed", "files_created", "status", "metadata",
-                   "components", "features", "completion", "completion_percentage", "progress", "error"]
+CHECKPOINT_KEYS = [
+    "id",
+    "timestamp",
+    "phase",
+    "tasks_completed",
+    "files_created",
+    "status",
+    "metadata",
+    "components",
+    "features",
+    "completion",
+    "completion_percentage",
+    "progress",
+    "error",
+]
 ITEM_KEYS = ["id", "component_id", "feature_id", "name", "status", "progress", "components", "owner"]
-STATUS_WORDS = ["complete", "done", "In Progress", "in-progress", "failed", "crashed", "planned", "rolled_back",
-                "active", "created", "", "???"]
+STATUS_WORDS = [
+    "complete",
+    "done",
+    "In Progress",
+    "in-progress",
+    "failed",
+    "crashed",
+    "planned",
+    "rolled_back",
+    "active",
+    "created",
+    "",
+    "???",
+]
 
-scalars = (st.none() | st.booleans() | st.integers() | st.integers(min_value=-(10**30), max_value=10**30)
-           | st.floats() | st.text(max_size=20) | st.sampled_from(STATUS_WORDS)
-           | st.sampled_from([10**400, -(10**400), 1e308])
-           | st.sampled_from(["45%", "100%", "-3%", "nan", "2025-11-17T22:40:22", "0001-01-01T00:00:00+01:00",
-                              "9999-12-31T23:59:59-05:00"]))
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(STATUS_WORDS)
+    | st.sampled_from([10**400, -(10**400), 1e308])
+    | st.sampled_from(
+        ["45%", "100%", "-3%", "nan", "2025-11-17T22:40:22", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"]
+    )
+)
 json_values = st.recursive(
     scalars,
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5),
@@ -38,28 +71,54 @@ offsets = st.integers(min_value=-23 * 60, max_value=23 * 60).map(lambda m: timez
 timestamps = st.one_of(
     st.datetimes().map(datetime.isoformat),  # naive: local time
     st.datetimes(timezones=offsets).map(datetime.isoformat),
-    st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00",
-                     "9999-12-31T23:59:59.999999", "2025-11-17T22:40:22Z", "2025-11-17", "17/11/2025"]),
+    st.sampled_from(
+        [
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "0001-01-01T00:00:00",
+            "9999-12-31T23:59:59.999999",
+            "2025-11-17T22:40:22Z",
+            "2025-11-17",
+            "17/11/2025",
+        ]
+    ),
     st.integers(min_value=-(10**12), max_value=10**12),
     json_values,
 )
 items = st.dictionaries(st.sampled_from(ITEM_KEYS), json_values, max_size=6)
-item_collections = (st.lists(items | json_values, max_size=5)
-                    | st.dictionaries(st.text(max_size=8), items | json_values, max_size=5) | json_values)
+item_collections = (
+    st.lists(items | json_values, max_size=5)
+    | st.dictionaries(st.text(max_size=8), items | json_values, max_size=5)
+    | json_values
+)
 checkpoint_objects = st.dictionaries(
     st.sampled_from(CHECKPOINT_KEYS) | st.text(max_size=8),
-    json_values, max_size=8,
-).flatmap(lambda base: st.fixed_dictionaries(
-    {}, optional={"components": item_collections, "features": item_collections,
-                  "status": st.sampled_from(["created", "active", "rolled_back"]),
-                  "phase": st.sampled_from(["build_1", "plan", ""]),
-                  "timestamp": timestamps,
-                  "tasks_completed": st.lists(st.sampled_from(["t1", "t2", "t3"]), max_size=3)},
-).map(lambda extra: {**base, **extra}))
+    json_values,
+    max_size=8,
+).flatmap(
+    lambda base: st.fixed_dictionaries(
+        {},
+        optional={
+            "components": item_collections,
+            "features": item_collections,
+            "status": st.sampled_from(["created", "active", "rolled_back"]),
+            "phase": st.sampled_from(["build_1", "plan", ""]),
+            "timestamp": timestamps,
+            "tasks_completed": st.lists(st.sampled_from(["t1", "t2", "t3"]), max_size=3),
+        },
+    ).map(lambda extra: {**base, **extra})
+)
 registry_objects = (
-    st.fixed_dictionaries({}, optional={"project": json_values, "features": item_collections,
-                                        "in_progress_features": item_collections, "metrics": json_values,
-                                        "status": json_values})
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "project": json_values,
+            "features": item_collections,
+            "in_progress_features": item_collections,
+            "metrics": json_values,
+            "status": json_values,
+        },
+    )
     | st.lists(items | json_values, max_size=6)
     | json_values
 )
@@ -171,8 +230,17 @@ def to_input(operation, files: dict[str, Any]):
     return FileRead(path, file_type, change, record, len(data), 1_700_000_000.0)
 
 
-DERIVED = ("status", "progress", "component_stats", "feature_stats", "components", "features", "checkpoints",
-           "project", "documents")
+DERIVED = (
+    "status",
+    "progress",
+    "component_stats",
+    "feature_stats",
+    "components",
+    "features",
+    "checkpoints",
+    "project",
+    "documents",
+)
 
 
 @ENGINE_RUNS
@@ -197,10 +265,24 @@ def test_engine_never_breaks_and_converges(batches):
 
     # The state converges: a fresh engine that reads only the final good files shows the same thing.
     fresh = SessionEngine("fuzz", "fuzz-project")
-    fresh.apply([FileRead(path, "checkpoint" if "/checkpoints/" in path else
-                          "features" if path.endswith("features.json") else "context",
-                          "created", record, 0, 1_700_000_000.0, announce=False)
-                 for path, record in files.items()])
+    fresh.apply(
+        [
+            FileRead(
+                path,
+                "checkpoint"
+                if "/checkpoints/" in path
+                else "features"
+                if path.endswith("features.json")
+                else "context",
+                "created",
+                record,
+                0,
+                1_700_000_000.0,
+                announce=False,
+            )
+            for path, record in files.items()
+        ]
+    )
     fresh_snapshot = fresh.snapshot()
     for key in DERIVED:
         if key in ("features", "components"):
@@ -223,8 +305,9 @@ def test_engine_messages_follow_item_changes(feature_versions, registry):
     inputs = [FileRead(".buildrunner/features.json", "features", "created", reg, 1, 0.0)] if reg else []
     out = engine.apply(inputs)
     for version in feature_versions:
-        cp = parse_checkpoint(dumps({"id": "c", "timestamp": "2025-01-01T00:00:00Z", "features": version}), "c.json",
-                              0.0)
+        cp = parse_checkpoint(
+            dumps({"id": "c", "timestamp": "2025-01-01T00:00:00Z", "features": version}), "c.json", 0.0
+        )
         out += engine.apply([FileRead(".buildrunner/checkpoints/c.json", "checkpoint", "modified", cp, 1, 0.0)])
     for message in out:
         SERVER_MESSAGE.validate_python(message)
@@ -232,7 +315,8 @@ def test_engine_messages_follow_item_changes(feature_versions, registry):
             if message["removed"]:
                 state.pop(message["feature_id"], None)
             else:
-                state[message["feature_id"]] = {k: message[k] for k in ("id", "name", "status", "raw_status",
-                                                                        "progress", "metadata")}
+                state[message["feature_id"]] = {
+                    k: message[k] for k in ("id", "name", "status", "raw_status", "progress", "metadata")
+                }
     shown = {f["id"]: f for f in engine.snapshot()["features"]}
     assert state == shown

@@ -18,7 +18,8 @@ def comparable(state: dict) -> dict:
             row.pop("timestamp", None)
     state["checkpoints"] = sorted(
         ({k: v for k, v in row.items() if k != "timestamp"} for row in state["checkpoints"]),
-        key=lambda row: row["checkpoint_id"])
+        key=lambda row: row["checkpoint_id"],
+    )
     state.pop("artifacts")
     return state
 
@@ -46,13 +47,27 @@ def test_mirror_follows_the_engine_through_real_file_changes(tmp_path, fixtures_
     registry["features"].pop(5)
     registry["features"].append({"id": "new-1", "name": "New", "status": "wip", "components": ["x/new.py"]})
     change(".buildrunner/features.json", lambda: (state_dir / "features.json").write_text(json.dumps(registry)))
-    change(".buildrunner/checkpoints/late.json", lambda: (state_dir / "checkpoints/late.json").write_text(
-        json.dumps({"id": "late", "timestamp": "2031-01-01T00:00:00", "phase": "build_x", "completion": 61,
-                    "tasks_completed": ["a", "b"]})))
-    change(".buildrunner/checkpoints/checkpoint_20251117_213005_705272.json",
-           lambda: (state_dir / "checkpoints/checkpoint_20251117_213005_705272.json").unlink())
+    change(
+        ".buildrunner/checkpoints/late.json",
+        lambda: (state_dir / "checkpoints/late.json").write_text(
+            json.dumps(
+                {
+                    "id": "late",
+                    "timestamp": "2031-01-01T00:00:00",
+                    "phase": "build_x",
+                    "completion": 61,
+                    "tasks_completed": ["a", "b"],
+                }
+            )
+        ),
+    )
+    change(
+        ".buildrunner/checkpoints/checkpoint_20251117_213005_705272.json",
+        lambda: (state_dir / "checkpoints/checkpoint_20251117_213005_705272.json").unlink(),
+    )
     change(".buildrunner/context/notes.md", lambda: (state_dir / "context/notes.md").write_text("# Notes\nhello\n"))
     change(".buildrunner/context/blockers.md", lambda: (state_dir / "context/blockers.md").unlink())
+
     def append_log() -> None:
         with (state_dir / "logs/research-cost.log").open("a") as handle:
             handle.write("one\ntwo\n")
@@ -69,6 +84,15 @@ def test_old_or_foreign_events_are_ignored():
     mirror.load({"epoch": "e1", "seq": 5, "state": {"errors": []}})
     assert not mirror.apply({"type": "error", "epoch": "e1", "seq": 5})
     assert not mirror.apply({"type": "error", "epoch": "e2", "seq": 9})
-    assert mirror.apply({"type": "error", "epoch": "e1", "seq": 6, "error_message": "m", "error_type": "t",
-                         "file_path": None, "timestamp": "now"})
+    assert mirror.apply(
+        {
+            "type": "error",
+            "epoch": "e1",
+            "seq": 6,
+            "error_message": "m",
+            "error_type": "t",
+            "file_path": None,
+            "timestamp": "now",
+        }
+    )
     assert mirror.state["errors"][0]["error_message"] == "m"

@@ -84,8 +84,15 @@ def test_statuses_constant():
 
 @pytest.mark.parametrize(
     ("status", "raw", "normalised"),
-    [("In Progress", "In Progress", "in_progress"), ("DONE", "DONE", "completed"), ("Kaputt", "Kaputt", "pending"),
-     (None, "", "pending"), (3, "3", "pending"), (True, "True", "pending"), ({"a": 1}, "", "pending")],
+    [
+        ("In Progress", "In Progress", "in_progress"),
+        ("DONE", "DONE", "completed"),
+        ("Kaputt", "Kaputt", "pending"),
+        (None, "", "pending"),
+        (3, "3", "pending"),
+        (True, "True", "pending"),
+        ({"a": 1}, "", "pending"),
+    ],
 )
 def test_raw_status_is_kept(status, raw, normalised):
     item = Item.from_raw({"id": "x", "status": status}, "fallback")
@@ -102,10 +109,26 @@ def test_missing_status_is_pending_with_empty_raw():
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (0, 0.0), (45, 45.0), (45.5, 45.5), (100, 100.0),
-        ("45%", 45.0), ("45", 45.0), (" 45 % ", 45.0), ("12.5%", 12.5), ("0%", 0.0), ("100%", 100.0),
-        (-5, 0.0), (150, 100.0), (-0.1, 0.0), (100.01, 100.0), ("250%", 100.0), ("-3%", 0.0),
-        (10**400, 100.0), (-(10**400), 0.0), (math.inf, 100.0), (-math.inf, 0.0),
+        (0, 0.0),
+        (45, 45.0),
+        (45.5, 45.5),
+        (100, 100.0),
+        ("45%", 45.0),
+        ("45", 45.0),
+        (" 45 % ", 45.0),
+        ("12.5%", 12.5),
+        ("0%", 0.0),
+        ("100%", 100.0),
+        (-5, 0.0),
+        (150, 100.0),
+        (-0.1, 0.0),
+        (100.01, 100.0),
+        ("250%", 100.0),
+        ("-3%", 0.0),
+        (10**400, 100.0),
+        (-(10**400), 0.0),
+        (math.inf, 100.0),
+        (-math.inf, 0.0),
     ],
 )
 def test_parse_percent_numbers_and_strings_clamped(value, expected):

@@ -27,14 +27,26 @@ def world(tmp_path: Path, br_home: Path) -> Path:
     parent folder already holding another project."""
     root = tmp_path / "world"
     br_home.mkdir(parents=True)
-    (br_home / "projects.json").write_text(json.dumps({
-        "old": {"alias": "old", "path": str(root / "projects" / "old"), "created": "2025-11-24T20:00:00",
-                "editor": "cursor", "spec_path": ".buildrunner/PROJECT_SPEC.md", "last_accessed": None,
-                "color": "teal"},
-        "stray": "not an object, written by some other tool",
-    }, indent=2))
-    (br_home / "aliases.json").write_text(json.dumps({"old": str(root / "projects" / "old"), "only-here": "/x"},
-                                                     indent=2))
+    (br_home / "projects.json").write_text(
+        json.dumps(
+            {
+                "old": {
+                    "alias": "old",
+                    "path": str(root / "projects" / "old"),
+                    "created": "2025-11-24T20:00:00",
+                    "editor": "cursor",
+                    "spec_path": ".buildrunner/PROJECT_SPEC.md",
+                    "last_accessed": None,
+                    "color": "teal",
+                },
+                "stray": "not an object, written by some other tool",
+            },
+            indent=2,
+        )
+    )
+    (br_home / "aliases.json").write_text(
+        json.dumps({"old": str(root / "projects" / "old"), "only-here": "/x"}, indent=2)
+    )
     (br_home / "settings.yaml").write_text("theme: dark\n")
     old = root / "projects" / "old"
     (old / ".buildrunner").mkdir(parents=True)

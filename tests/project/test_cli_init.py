@@ -19,16 +19,24 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "buildrunner_gui", *args], capture_output=True, text=True,
-                          timeout=120, cwd=REPO, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "buildrunner_gui", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
 
 
 PRD = {
     "name": "Shop",
     "description": "An online shop.",
-    "features": [{"name": "Catalogue", "description": "Browse products."},
-                 {"name": "Checkout", "description": "Pay for the cart."},
-                 {"name": "Accounts"}],
+    "features": [
+        {"name": "Catalogue", "description": "Browse products."},
+        {"name": "Checkout", "description": "Pay for the cart."},
+        {"name": "Accounts"},
+    ],
     "tech_stack": ["Python", "PostgreSQL"],
 }
 
@@ -48,7 +56,8 @@ def test_init_then_status_shows_the_prd_features_as_pending(world: Path, prd: Pa
     for number, (_, label) in enumerate(STEPS, 1):  # every step, in order, as it runs
         assert f"[{number}/{len(STEPS)}] {label}" in lines
     assert [i for i, line in enumerate(lines) if line.startswith("[")] == sorted(
-        i for i, line in enumerate(lines) if line.startswith("["))
+        i for i, line in enumerate(lines) if line.startswith("[")
+    )
     assert lines[-1] == str(target)  # and the project folder last
     assert result.stderr == ""
 
@@ -57,7 +66,10 @@ def test_init_then_status_shows_the_prd_features_as_pending(world: Path, prd: Pa
         assert status.returncode == 0, status.stderr
         state = json.loads(status.stdout)
         assert [(f["name"], f["status"], f["progress"]) for f in state["features"]] == [
-            ("Catalogue", "pending", 0.0), ("Checkout", "pending", 0.0), ("Accounts", "pending", 0.0)]
+            ("Catalogue", "pending", 0.0),
+            ("Checkout", "pending", 0.0),
+            ("Accounts", "pending", 0.0),
+        ]
         assert state["feature_stats"]["total"] == 3 and state["feature_stats"]["pending"] == 3
         assert state["status"] == "pending" and state["errors"] == []
     assert state["project"]["alias"] == "shop"
@@ -97,11 +109,14 @@ def test_a_missing_prd_file_is_exit_2(world: Path, tmp_path: Path):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize(("alias", "folder", "message"), [
-    ("old", "shop", "already registered"),
-    ("bad alias", "shop", "not valid"),
-    ("shop", "old", "not empty"),
-])
+@pytest.mark.parametrize(
+    ("alias", "folder", "message"),
+    [
+        ("old", "shop", "already registered"),
+        ("bad alias", "shop", "not valid"),
+        ("shop", "old", "not empty"),
+    ],
+)
 def test_invalid_arguments_are_one_line_and_exit_2(world: Path, alias: str, folder: str, message: str):
     before = snapshot(world)
     result = run("init", alias, str(world / "projects" / folder))
@@ -119,12 +134,12 @@ def test_install_without_pipx_on_path_is_a_clear_error(world: Path, tmp_path: Pa
     empty = tmp_path / "bin-without-pipx"
     empty.mkdir()
     before = snapshot(world)
-    result = run("init", "shop", str(world / "projects" / "shop"), "--install-buildrunner",
-                 env={"PATH": str(empty)})
+    result = run("init", "shop", str(world / "projects" / "shop"), "--install-buildrunner", env={"PATH": str(empty)})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "buildrunner-gui: pipx is not installed (not found on PATH): install pipx (https://pipx.pypa.io), "
-        "or create the project without installing BuildRunner"]
+        "or create the project without installing BuildRunner"
+    ]
     assert snapshot(world) == before
 
 
@@ -212,9 +227,21 @@ def test_help_lists_the_new_commands():
 def test_ctrl_c_during_init_rolls_back_and_exits_130(world: Path, fake_pipx):
     fake_pipx.mode("hang")
     before = snapshot(world)
-    process = subprocess.Popen([sys.executable, "-m", "buildrunner_gui", "init", "shop",
-                                str(world / "projects" / "shop"), "--install-buildrunner"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "buildrunner_gui",
+            "init",
+            "shop",
+            str(world / "projects" / "shop"),
+            "--install-buildrunner",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     seen = []
     for line in process.stdout:  # wait until pipx is running
         seen.append(line)

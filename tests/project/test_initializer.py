@@ -33,8 +33,14 @@ FEATURES = [FeatureSpec("User Login", "Sign up, log in, log out."), FeatureSpec(
 
 
 def make_request(world: Path, **kwargs) -> ProjectRequest:
-    options = {"alias": "new-app", "path": world / "projects" / "new-app", "name": "New App",
-               "description": "An app for testing.", "features": list(FEATURES), "tech_stack": ["Python", "SQLite"]}
+    options = {
+        "alias": "new-app",
+        "path": world / "projects" / "new-app",
+        "name": "New App",
+        "description": "An app for testing.",
+        "features": list(FEATURES),
+        "tech_stack": ["Python", "SQLite"],
+    }
     options.update(kwargs)
     return ProjectRequest(**options)
 
@@ -52,12 +58,24 @@ class Recorder:
 
 
 def test_the_api_the_wizard_uses():
-    assert [step for step, _ in STEPS] == ["validate", "create_folders", "write_spec", "write_files",
-                                           "install_buildrunner", "register"]
+    assert [step for step, _ in STEPS] == [
+        "validate",
+        "create_folders",
+        "write_spec",
+        "write_files",
+        "install_buildrunner",
+        "register",
+    ]
     assert all(isinstance(label, str) and label for _, label in STEPS)
     request = ProjectRequest(alias="a", path=Path("/x"))
-    assert (request.name, request.description, request.features, request.tech_stack,
-            request.install_buildrunner, request.editor) == ("", "", [], [], False, "")
+    assert (
+        request.name,
+        request.description,
+        request.features,
+        request.tech_stack,
+        request.install_buildrunner,
+        request.editor,
+    ) == ("", "", [], [], False, "")
     assert FeatureSpec("n").description == ""
     assert issubclass(PRDError, ValueError)
 
@@ -77,11 +95,25 @@ def test_creates_the_project_registers_it_and_reports_every_step(world: Path, br
     assert all(message and "\n" not in message for _, message, _ in recorder.reports)
 
     assert validate_project(folder) == dict.fromkeys(validate_project(folder), True)
-    assert set(validate_project(folder)) >= {".buildrunner/checkpoints", ".buildrunner/context", ".buildrunner/logs",
-                                             ".buildrunner/artifacts", "core", "tests", "docs", ".gitignore",
-                                             "README.md", ".buildrunner/PROJECT_SPEC.md", ".buildrunner/features.json"}
+    assert set(validate_project(folder)) >= {
+        ".buildrunner/checkpoints",
+        ".buildrunner/context",
+        ".buildrunner/logs",
+        ".buildrunner/artifacts",
+        "core",
+        "tests",
+        "docs",
+        ".gitignore",
+        "README.md",
+        ".buildrunner/PROJECT_SPEC.md",
+        ".buildrunner/features.json",
+    }
     assert sorted(p.name for p in (folder / ".buildrunner" / "context").iterdir()) == [
-        "architecture.md", "blockers.md", "current-work.md", "test-results.md"]
+        "architecture.md",
+        "blockers.md",
+        "current-work.md",
+        "test-results.md",
+    ]
 
     spec = (folder / ".buildrunner" / "PROJECT_SPEC.md").read_text()
     assert spec.startswith("# New App\n") and "An app for testing." in spec
@@ -92,11 +124,14 @@ def test_creates_the_project_registers_it_and_reports_every_step(world: Path, br
     assert features["project"] == "New App" and features["description"] == "An app for testing."
     assert [(f["id"], f["name"], f["description"], f["status"], f["progress"]) for f in features["features"]] == [
         ("feat-001", "User Login", "Sign up, log in, log out.", "planned", 0),
-        ("feat-002", "Reports", "", "planned", 0)]
+        ("feat-002", "Reports", "", "planned", 0),
+    ]
     assert features["metrics"]["features_planned"] == 2
     parsed = parse_registry((folder / ".buildrunner" / "features.json").read_bytes())  # the app's own reader
     assert [(f.name, f.status, f.progress) for f in parsed.features] == [
-        ("User Login", "pending", 0.0), ("Reports", "pending", 0.0)]
+        ("User Login", "pending", 0.0),
+        ("Reports", "pending", 0.0),
+    ]
 
     assert ".buildrunner/logs/" in (folder / ".gitignore").read_text()
     assert "New App" in (folder / "README.md").read_text() and "new-app" in (folder / "README.md").read_text()
@@ -143,6 +178,7 @@ def fail_at(step_id: str):
     def hook(step: str) -> None:
         if step == step_id:
             raise RuntimeError(f"injected failure before {step}")
+
     return hook
 
 
@@ -150,20 +186,23 @@ def cancel_at(step_id: str, cancel: threading.Event):
     def hook(step: str) -> None:
         if step == step_id:
             cancel.set()
+
     return hook
 
 
 @pytest.mark.parametrize("existing_folder", [False, True], ids=["new folder", "existing empty folder"])
 @pytest.mark.parametrize("step", STEP_IDS)
-def test_a_failure_at_any_step_leaves_everything_as_it_was(world: Path, fake_pipx: FakePipx, step: str,
-                                                           existing_folder: bool):
+def test_a_failure_at_any_step_leaves_everything_as_it_was(
+    world: Path, fake_pipx: FakePipx, step: str, existing_folder: bool
+):
     if existing_folder:
         (world / "projects" / "new-app").mkdir()
     before = snapshot(world)
     recorder = Recorder()
     with pytest.raises(InitError) as caught:
-        ProjectInitializer(make_request(world, install_buildrunner=True), recorder.progress,
-                           step_hook=fail_at(step)).run()
+        ProjectInitializer(
+            make_request(world, install_buildrunner=True), recorder.progress, step_hook=fail_at(step)
+        ).run()
     assert caught.value.step == step and f"injected failure before {step}" in str(caught.value)
     assert caught.value.leftovers == []
     assert snapshot(world) == before  # the folder, the registries, the pipx environments: byte for byte
@@ -178,8 +217,9 @@ def test_a_cancel_at_any_step_leaves_everything_as_it_was(world: Path, fake_pipx
     before = snapshot(world)
     cancel = threading.Event()
     with pytest.raises(InitCancelled) as caught:
-        ProjectInitializer(make_request(world, install_buildrunner=True), cancel=cancel,
-                           step_hook=cancel_at(step, cancel)).run()
+        ProjectInitializer(
+            make_request(world, install_buildrunner=True), cancel=cancel, step_hook=cancel_at(step, cancel)
+        ).run()
     assert caught.value.step == step and caught.value.leftovers == []
     assert snapshot(world) == before
 
@@ -326,8 +366,13 @@ def test_a_buildrunner_installed_before_is_not_uninstalled(world: Path, fake_pip
     assert fake_pipx.installed() == ["buildrunner", "httpie"]
 
 
-@pytest.mark.parametrize(("mode", "expected"), [("network", "could not download BuildRunner (no network?)"),
-                                                ("fail", "pipx install failed: error: something odd happened")])
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("network", "could not download BuildRunner (no network?)"),
+        ("fail", "pipx install failed: error: something odd happened"),
+    ],
+)
 def test_a_failed_install_is_a_clear_error(world: Path, fake_pipx: FakePipx, mode: str, expected: str):
     fake_pipx.mode(mode)
     before = snapshot(world)
@@ -338,8 +383,9 @@ def test_a_failed_install_is_a_clear_error(world: Path, fake_pipx: FakePipx, mod
     assert snapshot(world) == before
 
 
-def test_pipx_missing_at_the_install_step_is_a_clear_error(world: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch):
+def test_pipx_missing_at_the_install_step_is_a_clear_error(
+    world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """validate refuses it up front; should pipx vanish before the install step, that step says so too."""
     empty = tmp_path / "empty-bin"
     empty.mkdir()
@@ -411,30 +457,43 @@ def write(tmp_path: Path, content: str | bytes) -> Path:
 
 
 def test_load_prd(tmp_path: Path):
-    prd = load_prd(write(tmp_path, json.dumps({
-        "name": " Shop ", "description": "Sells things.", "extra": "ignored",
-        "features": [{"name": "Cart", "description": "Holds items."}, {"name": "Pay"}, "Ship"],
-        "tech_stack": ["Go", " ", "Postgres"]})))
+    prd = load_prd(
+        write(
+            tmp_path,
+            json.dumps(
+                {
+                    "name": " Shop ",
+                    "description": "Sells things.",
+                    "extra": "ignored",
+                    "features": [{"name": "Cart", "description": "Holds items."}, {"name": "Pay"}, "Ship"],
+                    "tech_stack": ["Go", " ", "Postgres"],
+                }
+            ),
+        )
+    )
     name, description, features, tech_stack = prd
     assert (name, description, tech_stack) == ("Shop", "Sells things.", ["Go", "Postgres"])
     assert features == [FeatureSpec("Cart", "Holds items."), FeatureSpec("Pay", ""), FeatureSpec("Ship", "")]
     assert load_prd(write(tmp_path, "{}")) == ("", "", [], [])
 
 
-@pytest.mark.parametrize(("content", "reason"), [
-    ("{not json", "not valid JSON"),
-    (b"\xff\xfe{}", "not UTF-8"),
-    ("[1, 2]", "expected a JSON object, found a list"),
-    ('{"name": 5}', '"name" must be a string'),
-    ('{"features": {"a": 1}}', '"features" must be a list'),
-    ('{"features": [{"description": "no name"}]}', 'feature 1 has no "name"'),
-    ('{"features": [{"name": "a"}, 7]}', "feature 2 must be an object"),
-    ('{"features": [{"name": "a", "description": ["x"]}]}', 'feature 1 "description" must be a string'),
-    ('{"features": [{"name": "two\\nlines"}]}', "one line"),
-    ('{"tech_stack": [1]}', '"tech_stack" must be a list of strings'),
-    ('{"description": "\\ud800"}', "cannot be saved"),
-    ('[' * 100000 + ']' * 100000, "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{not json", "not valid JSON"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        ("[1, 2]", "expected a JSON object, found a list"),
+        ('{"name": 5}', '"name" must be a string'),
+        ('{"features": {"a": 1}}', '"features" must be a list'),
+        ('{"features": [{"description": "no name"}]}', 'feature 1 has no "name"'),
+        ('{"features": [{"name": "a"}, 7]}', "feature 2 must be an object"),
+        ('{"features": [{"name": "a", "description": ["x"]}]}', 'feature 1 "description" must be a string'),
+        ('{"features": [{"name": "two\\nlines"}]}', "one line"),
+        ('{"tech_stack": [1]}', '"tech_stack" must be a list of strings'),
+        ('{"description": "\\ud800"}', "cannot be saved"),
+        ("[" * 100000 + "]" * 100000, "not valid JSON"),
+    ],
+)
 def test_a_bad_prd_is_a_one_line_error(tmp_path: Path, content, reason: str):
     with pytest.raises(PRDError) as caught:
         load_prd(write(tmp_path, content))

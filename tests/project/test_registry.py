@@ -198,8 +198,12 @@ for i in range(count):
 
 def test_two_processes_registering_at_once_lose_nothing(world: Path, br_home: Path, tmp_path: Path):
     go = tmp_path / "go"
-    processes = [subprocess.Popen([sys.executable, "-c", REGISTER_LOOP, tag, str(go), "100"], cwd=REPO,
-                                  stderr=subprocess.PIPE, text=True) for tag in ("a", "b")]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", REGISTER_LOOP, tag, str(go), "100"], cwd=REPO, stderr=subprocess.PIPE, text=True
+        )
+        for tag in ("a", "b")
+    ]
     time.sleep(0.3)  # both are importing and waiting
     go.touch()
     for process in processes:
@@ -218,8 +222,11 @@ def test_a_process_killed_mid_write_never_corrupts_the_registry(br_home: Path, t
     go.touch()
     rng = random.Random(7)
     for round_number in range(6):
-        process = subprocess.Popen([sys.executable, "-c", REGISTER_LOOP, f"r{round_number}", str(go), "100000"],
-                                   cwd=REPO, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-c", REGISTER_LOOP, f"r{round_number}", str(go), "100000"],
+            cwd=REPO,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(0.4 + rng.random() * 0.3)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)

@@ -43,8 +43,9 @@ def test_valid_aliases(parent: Path, alias: str):
     assert validation_errors(request(parent / "new", alias)) == {}
 
 
-@pytest.mark.parametrize("alias", ["", "-lead", "_lead", "has space", "dot.ted", "sl/ash", "a" * 65, "ünï",
-                                   "trailing\n", "tab\t", "émile"])
+@pytest.mark.parametrize(
+    "alias", ["", "-lead", "_lead", "has space", "dot.ted", "sl/ash", "a" * 65, "ünï", "trailing\n", "tab\t", "émile"]
+)
 def test_invalid_aliases(parent: Path, alias: str):
     errors = validation_errors(request(parent / "new", alias))
     assert set(errors) == {"alias"}
@@ -127,8 +128,9 @@ def test_the_parent_must_exist_and_be_a_folder(parent: Path):
 
 def test_the_parent_must_be_writable(parent: Path, monkeypatch: pytest.MonkeyPatch):
     real_access = os.access
-    monkeypatch.setattr(initializer.os, "access",
-                        lambda path, mode: False if Path(path) == parent else real_access(path, mode))
+    monkeypatch.setattr(
+        initializer.os, "access", lambda path, mode: False if Path(path) == parent else real_access(path, mode)
+    )
     assert "not writable" in path_error(parent / "new")
 
 
@@ -144,8 +146,9 @@ def test_the_parent_must_be_writable_for_real(parent: Path):
 def test_an_empty_folder_must_be_writable(parent: Path, monkeypatch: pytest.MonkeyPatch):
     (parent / "empty").mkdir()
     real_access = os.access
-    monkeypatch.setattr(initializer.os, "access",
-                        lambda path, mode: False if Path(path).name == "empty" else real_access(path, mode))
+    monkeypatch.setattr(
+        initializer.os, "access", lambda path, mode: False if Path(path).name == "empty" else real_access(path, mode)
+    )
     assert "not writable" in path_error(parent / "empty")
 
 
@@ -164,8 +167,25 @@ def test_symlinks_above_the_folder_are_resolved(parent: Path, tmp_path: Path):
     assert ProjectInitializer(request(tmp_path / "alias-of-projects" / "new")).run() == parent / "new"
 
 
-@pytest.mark.parametrize("path", ["/", "/usr", "/etc", "/var", "/tmp", "/home", "/root", "/opt", "/bin",
-                                  "/usr/local/new-project", "/etc/new-project", "/proc/new", "/sys/new", "/dev/new"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/usr",
+        "/etc",
+        "/var",
+        "/tmp",
+        "/home",
+        "/root",
+        "/opt",
+        "/bin",
+        "/usr/local/new-project",
+        "/etc/new-project",
+        "/proc/new",
+        "/sys/new",
+        "/dev/new",
+    ],
+)
 def test_system_folders_are_refused(path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("HOME", str(tmp_path))  # not /root, even when the tests run as root
     assert "system folder" in path_error(path)

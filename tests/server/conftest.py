@@ -43,8 +43,9 @@ async def receive(client: ClientConnection, timeout: float = 5.0) -> dict[str, A
     return message
 
 
-async def receive_until(client: ClientConnection, predicate: Callable[[dict], bool],
-                        timeout: float = 5.0) -> list[dict[str, Any]]:
+async def receive_until(
+    client: ClientConnection, predicate: Callable[[dict], bool], timeout: float = 5.0
+) -> list[dict[str, Any]]:
     """Messages up to and including the first one matching `predicate`."""
     seen: list[dict[str, Any]] = []
     async with asyncio.timeout(timeout):

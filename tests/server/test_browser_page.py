@@ -25,17 +25,26 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SERVING = re.compile(rb"serving ws://([^/\s]+):(\d+)/api/build/stream/(\S+)")
 SESSION = "br3-sample"
 
 if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)",
-                allow_module_level=True)
+    pytest.skip(
+        f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
 sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="the playwright Python package is missing (pip install playwright)")
+    "playwright.sync_api", reason="the playwright Python package is missing (pip install playwright)"
+)
 expect = sync_api.expect
 
 pytestmark = pytest.mark.timeout(60)
@@ -58,7 +67,7 @@ class Process:
         fd = self.process.stdout.fileno()
         seen = b""
         deadline = time.monotonic() + timeout
-        while (match := ready.search(seen)) is None or b"\n" not in seen[match.end():]:
+        while (match := ready.search(seen)) is None or b"\n" not in seen[match.end() :]:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(f"{self.process.args} printed no ready line in {timeout} s: {seen!r}")
@@ -160,8 +169,12 @@ def page(browser) -> Iterator[object]:
     page = context.new_page()
     page.problems = []  # uncaught script errors and CSP violations: the page must have none
     page.on("pageerror", lambda error: page.problems.append(f"pageerror: {error}"))
-    page.on("console", lambda message: page.problems.append(f"console: {message.text}")
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            page.problems.append(f"console: {message.text}") if "Content Security Policy" in message.text else None
+        ),
+    )
     try:
         yield page
     finally:
@@ -179,8 +192,9 @@ def serve(tmp_path: Path) -> Iterator[object]:
         return served
 
     def relay(listen: int, target: int) -> Process:
-        process = Process([sys.executable, "-c", RELAY, str(listen), str(target)], tmp_path / "relay.log",
-                          re.compile(rb"relaying"))
+        process = Process(
+            [sys.executable, "-c", RELAY, str(listen), str(target)], tmp_path / "relay.log", re.compile(rb"relaying")
+        )
         started.append(process)
         return process
 
@@ -221,10 +235,15 @@ def test_page_renders_the_snapshot_and_applies_live_events(sample_project, serve
     expect(newest).to_have_attribute("data-id", "checkpoint_20251117_224022_364548")
     page.evaluate("() => { window.notReloaded = true; }")
 
-    checkpoint = write_checkpoint(sample_project, "checkpoint_20991231_000000_000001", {
-        "phase": "build_x", "completion_percentage": 42,
-        "features": [{"id": "feat-003", "status": "failed"}],
-    })
+    checkpoint = write_checkpoint(
+        sample_project,
+        "checkpoint_20991231_000000_000001",
+        {
+            "phase": "build_x",
+            "completion_percentage": 42,
+            "features": [{"id": "feat-003", "status": "failed"}],
+        },
+    )
     expect(page.locator("#progress-percent")).to_have_attribute("data-value", "42", timeout=10_000)
     expect(page.locator("#progress-percent")).to_have_text("42%")
     expect(page.locator("#checkpoints li[data-id]").first).to_have_attribute("data-id", checkpoint)
@@ -234,7 +253,8 @@ def test_page_renders_the_snapshot_and_applies_live_events(sample_project, serve
     expect(page.locator("#features tbody tr[data-id]")).to_have_count(17)
     expect(page.locator("#status-badge")).to_have_attribute("data-status", "failed")
     expect(page.locator("#files li").first).to_have_attribute(
-        "data-path", f".buildrunner/checkpoints/{checkpoint}.json")
+        "data-path", f".buildrunner/checkpoints/{checkpoint}.json"
+    )
 
     # Text from the build is shown as text, never parsed as HTML.
     hostile = '<img src=x id=injected onerror="window.pwned=1"> done'
@@ -249,8 +269,10 @@ def test_page_renders_the_snapshot_and_applies_live_events(sample_project, serve
         log.write("".join(f"bulk line {n}\n" for n in range(1200)))
     expect(page.locator("#terminal .line").last).to_have_text("bulk line 1199", timeout=10_000)
     expect(page.locator("#terminal .line")).to_have_count(1000)
-    assert page.evaluate("() => { const t = document.getElementById('terminal');"
-                         " return t.scrollHeight - t.scrollTop - t.clientHeight < 8; }")
+    assert page.evaluate(
+        "() => { const t = document.getElementById('terminal');"
+        " return t.scrollHeight - t.scrollTop - t.clientHeight < 8; }"
+    )
     # ... but not while the reader has scrolled up.
     page.evaluate("() => { document.getElementById('terminal').scrollTop = 0; }")
     with log_path.open("a") as log:
@@ -289,7 +311,8 @@ def test_sessions_list_and_the_choice_in_the_hash(sample_project, tmp_path, serv
     expect(page).to_have_url(re.compile(r"#session=other$"))
     expect(page.locator("#progress-percent")).to_have_attribute("data-value", "42", timeout=10_000)
     expect(page.locator("#checkpoints li[data-id]").first).to_have_attribute(
-        "data-id", "checkpoint_20991231_000000_000001")
+        "data-id", "checkpoint_20991231_000000_000001"
+    )
     expect(page.locator("#footer")).to_have_attribute("data-session", "other")
     expect(page.locator("#connection-state")).to_have_attribute("data-state", "connected")
 
@@ -314,8 +337,9 @@ def test_page_with_a_token(sample_project, serve, page):
     accepted = page.goto(served.page_url("secret"))
     assert accepted is not None and accepted.status == 200
     wait_for_first_render(page)  # the sessions fetch and the WebSocket both carried ?token=secret
-    checkpoint = write_checkpoint(sample_project, "checkpoint_20991231_000000_000001",
-                                  {"phase": "with_token", "completion_percentage": 42})
+    checkpoint = write_checkpoint(
+        sample_project, "checkpoint_20991231_000000_000001", {"phase": "with_token", "completion_percentage": 42}
+    )
     expect(page.locator("#progress-percent")).to_have_attribute("data-value", "42", timeout=10_000)
     expect(page.locator("#checkpoints li[data-id]").first).to_have_attribute("data-id", checkpoint)
     assert page.problems == []
@@ -333,8 +357,9 @@ def test_page_reconnects_to_a_restarted_server(sample_project, serve, page):
     expect(page.locator("#connection-state")).to_have_attribute("data-state", "reconnecting", timeout=10_000)
     expect(page.locator("#connection-state")).to_contain_text("reconnecting in")
     # A change while the server is down reaches the page through the new server's snapshot.
-    while_down = write_checkpoint(sample_project, "checkpoint_20991231_000000_000001",
-                                  {"phase": "while_down", "completion_percentage": 55})
+    while_down = write_checkpoint(
+        sample_project, "checkpoint_20991231_000000_000001", {"phase": "while_down", "completion_percentage": 55}
+    )
 
     served = serve(sample_project, "--port", str(port))
     assert served.port == port
@@ -343,14 +368,14 @@ def test_page_reconnects_to_a_restarted_server(sample_project, serve, page):
     expect(page.locator("#checkpoints li[data-id]").first).to_have_attribute("data-id", while_down)
     assert page.locator("#footer").get_attribute("data-epoch") not in ("", first_epoch)  # reloaded from status
 
-    after = write_checkpoint(sample_project, "checkpoint_20991231_000000_000002",
-                             {"phase": "after_restart", "completion_percentage": 42})
+    after = write_checkpoint(
+        sample_project, "checkpoint_20991231_000000_000002", {"phase": "after_restart", "completion_percentage": 42}
+    )
     expect(page.locator("#progress-percent")).to_have_attribute("data-value", "42", timeout=10_000)
     expect(page.locator("#checkpoints li[data-id]").first).to_have_attribute("data-id", after)
     expect(page.locator("#features tbody tr[data-id]")).to_have_count(17)
     expect(page.locator(f"#checkpoints li[data-id='{while_down}']")).to_have_count(1)
     assert page.problems == []
-
 
 
 def test_page_resumes_on_the_same_epoch_without_duplicates(sample_project, serve, page):
@@ -364,15 +389,17 @@ def test_page_resumes_on_the_same_epoch_without_duplicates(sample_project, serve
     page.goto(f"http://127.0.0.1:{relay_port}/")
     wait_for_first_render(page)
     epoch = page.locator("#footer").get_attribute("data-epoch")
-    before = write_checkpoint(sample_project, "checkpoint_20991231_000000_000001",
-                              {"phase": "before_drop", "completion_percentage": 42})
+    before = write_checkpoint(
+        sample_project, "checkpoint_20991231_000000_000001", {"phase": "before_drop", "completion_percentage": 42}
+    )
     expect(page.locator("#checkpoints li[data-id]").first).to_have_attribute("data-id", before, timeout=10_000)
     last_seq = int(page.locator("#footer").get_attribute("data-seq"))
 
     relay.kill()
     expect(page.locator("#connection-state")).to_have_attribute("data-state", "reconnecting", timeout=10_000)
-    during = write_checkpoint(sample_project, "checkpoint_20991231_000000_000002",
-                              {"phase": "during_drop", "completion_percentage": 55})
+    during = write_checkpoint(
+        sample_project, "checkpoint_20991231_000000_000002", {"phase": "during_drop", "completion_percentage": 55}
+    )
     with (sample_project / ".buildrunner" / "logs" / "research-cost.log").open("a") as log:
         log.write("line written while the page was away\n")
     time.sleep(0.5)  # let the server see both changes before the page is back

@@ -27,8 +27,12 @@ async def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int
     parts = urllib.parse.urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close",
-             *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    lines = [
+        f"GET {target} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        "Connection: close",
+        *(f"{k}: {v}" for k, v in (headers or {}).items()),
+    ]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
     raw = await reader.read()
     writer.close()
@@ -90,8 +94,9 @@ def test_ping_status_and_subscriptions(run, project):
 
             write_checkpoint(project, "cp", completion=10)
             events = await receive_until(client, lambda m: m["type"] == "build_progress")
-            assert [m["type"] for m in events] == ["checkpoint_update", "build_progress"], \
+            assert [m["type"] for m in events] == ["checkpoint_update", "build_progress"], (
                 "file_change is filtered out; the failed subscribe left the subscription unchanged"
+            )
             await client.close()
 
     run(scenario())
@@ -103,9 +108,13 @@ def test_bad_input_gets_errors_and_keeps_the_connection(run, project):
             client = await open_client(server, "proj")
             await receive(client)
             await receive(client)
-            cases = [("{not json", "invalid_json"), ("[1, 2]", "unknown_message"),
-                     ('{"no": "type"}', "unknown_message"), ('{"type": "launch_missiles"}', "unknown_message"),
-                     (b"\x00\x01", "unsupported_frame")]
+            cases = [
+                ("{not json", "invalid_json"),
+                ("[1, 2]", "unknown_message"),
+                ('{"no": "type"}', "unknown_message"),
+                ('{"type": "launch_missiles"}', "unknown_message"),
+                (b"\x00\x01", "unsupported_frame"),
+            ]
             for frame, error_type in cases:
                 await client.send(frame)
                 answer = await receive(client)
@@ -197,8 +206,13 @@ def test_http_routes(run, project, sample_project):
             code, body = await http_get(base + "/api/build/sessions")
             rows = json.loads(body)
             assert code == 200 and [r["session_id"] for r in rows] == ["proj", "br3-sample"]
-            assert rows[1] == {"session_id": "br3-sample", "name": "BuildRunner3", "status": "in_progress",
-                               "percent": 99.1, "clients": 0}
+            assert rows[1] == {
+                "session_id": "br3-sample",
+                "name": "BuildRunner3",
+                "status": "in_progress",
+                "percent": 99.1,
+                "clients": 0,
+            }
             code, body = await http_get(base + "/api/build/status/br3-sample")
             assert code == 200 and json.loads(body)["feature_stats"]["total"] == 17
             assert (await http_get(base + "/api/build/status/nope"))[0] == 404
@@ -226,8 +240,9 @@ def test_token_and_origin_checks(run, project):
                 await open_client(server, "proj")
             assert refused.value.response.status_code == 401
             with pytest.raises(InvalidStatus) as refused:
-                await open_client(server, "proj", additional_headers={"Authorization": "Bearer s3cret"},
-                                  origin="http://evil.example")
+                await open_client(
+                    server, "proj", additional_headers={"Authorization": "Bearer s3cret"}, origin="http://evil.example"
+                )
             assert refused.value.response.status_code == 403
             client = await open_client(server, "proj", additional_headers={"Authorization": "Bearer s3cret"})
             assert (await receive(client))["type"] == "connection"
@@ -266,9 +281,11 @@ def test_half_open_connection_is_dropped_by_ping_timeout(run, project, monkeypat
     async def scenario():
         async with mirror([project]) as server:
             raw = socket.create_connection(("127.0.0.1", server.port))
-            raw.sendall(b"GET /api/build/stream/proj HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                        b"Sec-WebSocket-Version: 13\r\n\r\n")
+            raw.sendall(
+                b"GET /api/build/stream/proj HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                b"Sec-WebSocket-Version: 13\r\n\r\n"
+            )
             try:
                 while server.client_count("proj") == 0:
                     await asyncio.sleep(0.02)
@@ -333,8 +350,14 @@ def test_lagging_client_gets_a_fresh_status_when_it_drains(run, project, monkeyp
             while server.sessions["proj"].status_message()["state"]["progress"]["percent"] != 77.0:
                 await asyncio.sleep(0.02)
             # Now read everything: after the backlog comes one fresh status that includes the final state.
-            seen = await receive_until(slow, lambda m: (m["type"] == "status" and m["state"]["progress"]["percent"]
-                                       == 77.0) or (m["type"] == "build_progress" and m["percent"] == 77.0), timeout=20)
+            seen = await receive_until(
+                slow,
+                lambda m: (
+                    (m["type"] == "status" and m["state"]["progress"]["percent"] == 77.0)
+                    or (m["type"] == "build_progress" and m["percent"] == 77.0)
+                ),
+                timeout=20,
+            )
             statuses = [m for m in seen if m["type"] == "status"]
             assert len(statuses) >= 2, "a lagging client is brought back with a fresh status"
             seqs = [m["seq"] for m in seen if m["type"] != "status" and m["type"] != "connection"]

@@ -16,7 +16,9 @@ from websockets.asyncio.client import connect
 def start_serve(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "buildrunner_gui", "serve", *args, "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -60,8 +62,12 @@ def test_serve_prints_its_url_streams_and_stops_cleanly(sample_project: Path, st
 
 
 def test_serve_rejects_an_unknown_project():
-    result = subprocess.run([sys.executable, "-m", "buildrunner_gui", "serve", "/no/such/folder"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "buildrunner_gui", "serve", "/no/such/folder"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 

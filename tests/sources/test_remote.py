@@ -35,7 +35,8 @@ async def until(condition, timeout: float = 8.0) -> None:
 
 def write_checkpoint(project: Path, name: str, completion: float) -> None:
     (project / ".buildrunner" / "checkpoints" / f"{name}.json").write_text(
-        json.dumps({"id": name, "timestamp": f"2030-01-01T00:00:{int(completion):02d}", "completion": completion}))
+        json.dumps({"id": name, "timestamp": f"2030-01-01T00:00:{int(completion):02d}", "completion": completion})
+    )
 
 
 def test_remote_source_follows_and_survives_a_server_restart(run, tmp_path, monkeypatch):

@@ -39,8 +39,10 @@ def start_watcher(qtbot):
         started.append(watcher)
         watcher.start()
         assert watcher.loaded.wait(5)
-        qtbot.waitUntil(lambda: watcher.status_message()["seq"] <= (collector.messages[-1]["seq"]
-                                                                    if collector.messages else 0), timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: watcher.status_message()["seq"] <= (collector.messages[-1]["seq"] if collector.messages else 0),
+            timeout=WAIT_MS,
+        )
         return watcher, collector
 
     yield start
@@ -102,8 +104,9 @@ def test_os_replace_writes_are_seen_as_modifications(qtbot, project, start_watch
 
 def test_deletes_remove_what_the_file_contributed(qtbot, project, start_watcher):
     write_json(project / ".buildrunner/checkpoints/a.json", {"id": "a", "timestamp": "2025-01-01T00:00:00"})
-    write_json(project / ".buildrunner/checkpoints/b.json", {"id": "b", "timestamp": "2025-01-02T00:00:00",
-                                                             "completion": 50})
+    write_json(
+        project / ".buildrunner/checkpoints/b.json", {"id": "b", "timestamp": "2025-01-02T00:00:00", "completion": 50}
+    )
     write_json(project / ".buildrunner/features.json", [{"id": "f1", "status": "done"}])
     watcher, got = start_watcher(project)
     assert checkpoint_ids(watcher) == ["a", "b"]
@@ -111,8 +114,7 @@ def test_deletes_remove_what_the_file_contributed(qtbot, project, start_watcher)
     (project / ".buildrunner/checkpoints/b.json").unlink()
     (project / ".buildrunner/features.json").unlink()
 
-    qtbot.waitUntil(lambda: checkpoint_ids(watcher) == ["a"] and not watcher.snapshot()["features"],
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: checkpoint_ids(watcher) == ["a"] and not watcher.snapshot()["features"], timeout=WAIT_MS)
     removed = got.of_type("checkpoint_update")[-1]
     assert (removed["checkpoint_id"], removed["removed"]) == ("b", True)
     feature = got.of_type("feature_update")[-1]
@@ -159,7 +161,9 @@ def test_log_appends_are_read_incrementally(qtbot, project, start_watcher):
     log.write_text("old line 1\nold line 2\n")
     watcher, got = start_watcher(project)
     assert [t["output"] for t in watcher.snapshot()["terminal"] if t["source"] == "log:build.log"] == [
-        "old line 1", "old line 2"]
+        "old line 1",
+        "old line 2",
+    ]
     start = len(got.messages)
 
     with log.open("a") as handle:

@@ -24,16 +24,36 @@ from buildrunner_gui.ui.progress_delegate import percent_text
 from buildrunner_gui.ui.status_style import STATUSES, status_color, status_icon, status_label
 
 
-def item(item_id: str, name: str | None = None, status: str = "pending", progress: float = 0.0,
-         raw_status: str | None = None, **metadata: Any) -> dict[str, Any]:
-    return {"id": item_id, "name": name or item_id, "status": status, "raw_status": raw_status or status,
-            "progress": progress, "metadata": metadata}
+def item(
+    item_id: str,
+    name: str | None = None,
+    status: str = "pending",
+    progress: float = 0.0,
+    raw_status: str | None = None,
+    **metadata: Any,
+) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "name": name or item_id,
+        "status": status,
+        "raw_status": raw_status or status,
+        "progress": progress,
+        "metadata": metadata,
+    }
 
 
 def update(kind: str, entry: dict[str, Any], removed: bool = False) -> dict[str, Any]:
     """An update message as the engine sends it (common fields, `{kind}_id`, the item, `removed`)."""
-    return {"type": f"{kind}_update", "session_id": "s", "epoch": "e", "seq": 1, "timestamp": "2025-01-01T00:00:00Z",
-            f"{kind}_id": entry["id"], **entry, "removed": removed}
+    return {
+        "type": f"{kind}_update",
+        "session_id": "s",
+        "epoch": "e",
+        "seq": 1,
+        "timestamp": "2025-01-01T00:00:00Z",
+        f"{kind}_id": entry["id"],
+        **entry,
+        "removed": removed,
+    }
 
 
 class Signals:
@@ -294,7 +314,12 @@ def test_panel_filter_widgets_and_count(panel: ItemsPanel) -> None:
     panel.status_combo.setCurrentIndex(panel.status_combo.findText("All"))
     assert panel.count_label.text() == "5 of 5"
     assert [panel.status_combo.itemText(i) for i in range(5)] == [
-        "All", "Completed", "In progress", "Pending", "Failed"]
+        "All",
+        "Completed",
+        "In progress",
+        "Pending",
+        "Failed",
+    ]
 
 
 def test_details_show_the_selected_item_and_follow_it(panel: ItemsPanel) -> None:

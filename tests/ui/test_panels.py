@@ -87,8 +87,12 @@ def add_widget(qtbot, widget: QWidget) -> QWidget:
 
 def checkpoint_json(completion: float | None = None, status: str = "created") -> str:
     body: dict[str, Any] = {
-        "id": "checkpoint_20251118_100000_000001", "timestamp": "2025-11-18T10:00:00", "phase": "build_5a_start",
-        "tasks_completed": ["task-a", "task-b"], "files_created": ["core/new.py"], "status": status,
+        "id": "checkpoint_20251118_100000_000001",
+        "timestamp": "2025-11-18T10:00:00",
+        "phase": "build_5a_start",
+        "tasks_completed": ["task-a", "task-b"],
+        "files_created": ["core/new.py"],
+        "status": status,
         "metadata": {"description": "Starting Build 5A", "created_by": "cli"},
     }
     if completion is not None:

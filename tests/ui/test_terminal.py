@@ -72,9 +72,7 @@ def test_malformed_extended_colours_are_ignored(params: str) -> None:
 
 
 def test_unknown_sequences_are_stripped() -> None:
-    text = (
-        "a\x1b[?25lb\x1b[2Jc\x1b]0;window title\x07d\x1b]8;;http://x\x1b\\e\x1b(Bf\x1b=g\x07h\x1b[?1mi\x1bPdcs\x1b\\j\x1b"
-    )
+    text = "a\x1b[?25lb\x1b[2Jc\x1b]0;window title\x07d\x1b]8;;http://x\x1b\\e\x1b(Bf\x1b=g\x07h\x1b[?1mi\x1bPdcs\x1b\\j\x1b"
     assert one_line(text) == [Run("abcdefghij", DEFAULT_STYLE)]
 
 

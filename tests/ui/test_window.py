@@ -49,8 +49,14 @@ def test_opens_a_project_and_every_panel_follows_the_files(run, sample_project, 
             assert view.components.model.rowCount() == 91
             assert session.percent == 99.1
 
-            write_checkpoint(sample_project, "zz_late", timestamp="2030-01-01T00:00:00", phase="build_9z",
-                             completion_percentage=42, features={"feat-001": {"status": "failed"}})
+            write_checkpoint(
+                sample_project,
+                "zz_late",
+                timestamp="2030-01-01T00:00:00",
+                phase="build_9z",
+                completion_percentage=42,
+                features={"feat-001": {"status": "failed"}},
+            )
             await wait_for(lambda: session.percent == 42.0 and session.status == "failed")
             assert "failed" in desktop.window.windowTitle()
             assert desktop.tray.sent[-1][0] == "Build failed"
@@ -71,9 +77,14 @@ def test_notifications_fire_once_per_transition(run, tmp_path, settings_file):
         desktop = await opened(settings_file, [str(project)])
         try:
             session = next(iter(desktop.sessions.values()))
-            steps = [("b", "build_1", 10, None, "in_progress"), ("c", "build_1", 20, None, "in_progress"),
-                     ("d", "build_1", 30, "tests failed", "failed"), ("e", "build_1", 35, "still", "failed"),
-                     ("f", "build_1", 60, None, "in_progress"), ("g", "done", 100, None, "completed")]
+            steps = [
+                ("b", "build_1", 10, None, "in_progress"),
+                ("c", "build_1", 20, None, "in_progress"),
+                ("d", "build_1", 30, "tests failed", "failed"),
+                ("e", "build_1", 35, "still", "failed"),
+                ("f", "build_1", 60, None, "in_progress"),
+                ("g", "done", 100, None, "completed"),
+            ]
             for minute, (name, phase, completion, error, status) in enumerate(steps, start=1):
                 fields = {"timestamp": f"2030-01-01T00:{minute:02d}:00", "phase": phase, "completion": completion}
                 if error:
@@ -81,7 +92,11 @@ def test_notifications_fire_once_per_transition(run, tmp_path, settings_file):
                 write_checkpoint(project, name, **fields)
                 await wait_for(lambda s=status, c=completion: session.status == s and session.percent == c)
             assert [title for title, _ in desktop.tray.sent] == [
-                "Build started", "Build failed", "Build recovered", "Build completed"]
+                "Build started",
+                "Build failed",
+                "Build recovered",
+                "Build completed",
+            ]
         finally:
             await desktop.shutdown()
 
@@ -146,7 +161,8 @@ def test_settings_and_open_projects_survive_a_restart(run, sample_project, tmp_p
         second = await opened(settings_file, [])
         try:
             assert sorted(s.folder for s in second.sessions.values()) == sorted(
-                [str(sample_project.resolve()), str(other.resolve())])
+                [str(sample_project.resolve()), str(other.resolve())]
+            )
             assert second.preferences.stall_minutes == 3 and second.preferences.notify_fixed is False
             assert (second.window.size().width(), second.window.size().height()) == (700, 500)
             assert second.window.recent_menu.actions()
@@ -235,8 +251,9 @@ def test_mirror_window_follows_a_remote_server(run, sample_project, settings_fil
                 assert session.percent == 99.1
                 write_checkpoint(sample_project, "zz_remote", timestamp="2030-01-01T00:00:00", completion=12)
                 await wait_for(lambda: session.percent == 12.0)
-                assert desktop.server is not None and "br3-sample" not in desktop.server.sessions, \
+                assert desktop.server is not None and "br3-sample" not in desktop.server.sessions, (
                     "a mirror is read-only and not re-served"
+                )
             finally:
                 await desktop.shutdown()
 
@@ -252,8 +269,13 @@ def test_dropping_a_folder_opens_it(run, sample_project, settings_file):
         try:
             data = QMimeData()
             data.setUrls([QUrl.fromLocalFile(str(sample_project))])
-            drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
-                              Qt.KeyboardModifier.NoModifier)
+            drop = QDropEvent(
+                QPointF(10, 10),
+                Qt.DropAction.CopyAction,
+                data,
+                Qt.MouseButton.LeftButton,
+                Qt.KeyboardModifier.NoModifier,
+            )
             desktop.window.dropEvent(drop)
             await wait_for(lambda: len(desktop.sessions) == 1 and all(s.loaded for s in desktop.sessions.values()))
             assert next(iter(desktop.sessions.values())).view.features.model.rowCount() == 17

@@ -15,10 +15,20 @@ from PySide6.QtCore import QSettings
 def test_window_process_opens_the_project_and_stops_on_ctrl_c(sample_project: Path, tmp_path: Path):
     settings = tmp_path / "settings.ini"
     settings.write_text("[preferences]\nport=0\n")
-    env = {**os.environ, "DISPLAY": os.environ.get("DISPLAY", ":0"), "QT_QPA_PLATFORM": "offscreen",
-           "BUILDRUNNER_GUI_SETTINGS": str(settings), "BUILDRUNNER_LOG_LEVEL": "INFO"}
-    process = subprocess.Popen([sys.executable, "-m", "buildrunner_gui", str(sample_project)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    env = {
+        **os.environ,
+        "DISPLAY": os.environ.get("DISPLAY", ":0"),
+        "QT_QPA_PLATFORM": "offscreen",
+        "BUILDRUNNER_GUI_SETTINGS": str(settings),
+        "BUILDRUNNER_LOG_LEVEL": "INFO",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "buildrunner_gui", str(sample_project)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert process.stderr is not None
         deadline = time.monotonic() + 30

@@ -66,8 +66,14 @@ def error_text(page, field: str) -> str:
     return "" if label.isHidden() else label.text()
 
 
-def fill(qtbot, wizard: NewProjectWizard, name: str, features: list[tuple[str, str]],
-         description: str = "A test project", tech: str = "Python, PySide6") -> None:
+def fill(
+    qtbot,
+    wizard: NewProjectWizard,
+    name: str,
+    features: list[tuple[str, str]],
+    description: str = "A test project",
+    tech: str = "Python, PySide6",
+) -> None:
     """Name -> … -> Summary, the way a user does it, clicking Next on every page."""
     qtbot.keyClicks(wizard.name_page.name, name)
     click(wizard, Button.NextButton)
@@ -187,7 +193,10 @@ def test_feature_rows_add_remove_reorder_end_up_in_the_request(qtbot, wizard):
 
     features = wizard.request().features
     assert [(f.name, f.description) for f in features] == [
-        ("delta", "delta text"), ("alpha", "alpha text"), ("gamma", "gamma text")]
+        ("delta", "delta text"),
+        ("alpha", "alpha text"),
+        ("gamma", "gamma text"),
+    ]
 
     page.table.item(1, 0).setText("")  # a description without a name is an error, shown inline
     assert "has no name" in error_text(page, "features")
@@ -203,7 +212,9 @@ def test_end_to_end_creates_the_project(qtbot, wizard, root):
     assert folder.resolve() == (root / "shop-front").resolve()
     registry = json.loads((folder / ".buildrunner" / "features.json").read_text())
     assert [(f["name"], f.get("description", "")) for f in registry["features"]] == [
-        ("Login", "users sign in"), ("Cart", "")]
+        ("Login", "users sign in"),
+        ("Cart", ""),
+    ]
     assert Path(registered_aliases()["shop-front"]).resolve() == folder.resolve()
 
     progress = wizard.progress_page
