@@ -692,7 +692,8 @@ class DemoBuild:
                 (
                     "$ npx tsc --noEmit ... ok",
                     f"$ npx eslint {folder} ... 0 problems",
-                    f"$ npx vite build ... {rng.randint(180, 420)} modules transformed, built in {rng.uniform(1, 4):.2f}s",
+                    f"$ npx vite build ... {rng.randint(180, 420)} modules transformed,"
+                    f" built in {rng.uniform(1, 4):.2f}s",
                 )
             )
         return rng.choice(
