@@ -118,12 +118,40 @@ def _component_from_features(path: str, owners: list[Item]) -> Item:
     )
 
 
-def stats(items: Sequence[Item]) -> dict[str, Any]:
-    counts = {"completed": 0, "in_progress": 0, "pending": 0, "failed": 0}
+class ItemTally:
+    """Counts by status and the summed progress of a set of items, kept incrementally.
+
+    The one definition of `component_stats` / `feature_stats`: the engine uses it for the overall figures and
+    the store for the snapshot. Progress is summed in millionths as an integer, so adding and removing items
+    in any order gives exactly the figure a fresh count gives (a float sum would drift)."""
+
+    __slots__ = ("_counts", "_micro", "_total")
+
+    def __init__(self) -> None:
+        self._counts = {"completed": 0, "in_progress": 0, "pending": 0, "failed": 0}
+        self._micro = 0
+        self._total = 0
+
+    def add(self, status: str, progress: float) -> None:
+        self._counts[status] = self._counts.get(status, 0) + 1
+        self._micro += round(progress * 1_000_000)
+        self._total += 1
+
+    def remove(self, status: str, progress: float) -> None:
+        self._counts[status] -= 1
+        self._micro -= round(progress * 1_000_000)
+        self._total -= 1
+
+    def stats(self) -> dict[str, Any]:
+        mean = round(self._micro / 1_000_000 / self._total, 1) if self._total else 0.0
+        return {"total": self._total, **self._counts, "completion_percentage": mean}
+
+
+def stats(items: Iterable[Item]) -> dict[str, Any]:
+    tally = ItemTally()
     for item in items:
-        counts[item.status] += 1
-    mean = round(sum(item.progress for item in items) / len(items), 1) if items else 0.0
-    return {"total": len(items), **counts, "completion_percentage": mean}
+        tally.add(item.status, item.progress)
+    return tally.stats()
 
 
 @dataclass(frozen=True)
@@ -182,14 +210,6 @@ def overall(
         tasks_completed=len(tasks),
         files_created=len(files),
     )
-
-
-def overall_status(current: Checkpoint | None, percent: float, items: Sequence[Item]) -> Status:
-    """The seven rules of formats.md over a list of items (see `status_from_counts`)."""
-    counts = {"total": len(items), "completed": 0, "in_progress": 0, "failed": 0, "pending": 0}
-    for item in items:
-        counts[item.status] += 1
-    return status_from_counts(current, percent, counts)
 
 
 def status_from_counts(current: Checkpoint | None, percent: float, counts: dict[str, int]) -> Status:

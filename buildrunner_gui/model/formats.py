@@ -187,7 +187,7 @@ def _text_list(value: Any) -> list[str]:
     return [entry if isinstance(entry, str) else json.dumps(entry, sort_keys=True) for entry in value]
 
 
-def _timestamp(value: Any) -> datetime | None:
+def parse_timestamp(value: Any) -> datetime | None:
     """ISO-8601 (naive = local time) or epoch seconds, as an aware UTC datetime."""
     try:
         if isinstance(value, str) and value.strip():
@@ -250,7 +250,7 @@ class Checkpoint(BaseModel):
             {
                 "file_name": file_name,
                 "id": _text(raw.get("id")).strip() or stem,
-                "timestamp": _timestamp(raw.get("timestamp")) or mtime,
+                "timestamp": parse_timestamp(raw.get("timestamp")) or mtime,
                 "phase": _text(raw.get("phase")),
                 "tasks_completed": _text_list(raw.get("tasks_completed")),
                 "files_created": _text_list(raw.get("files_created")),
@@ -347,21 +347,22 @@ def parse_document(data: bytes, file_path: str) -> Document:
     clipped = data[:DOCUMENT_CONTENT_LIMIT].decode("utf-8-sig", errors="ignore")
     return Document(
         file_path=file_path,
-        title=_document_title(text) or file_path.rsplit("/", 1)[-1],
+        title=document_title(text, file_path),
         size=len(data),
         content=clipped if len(data) > DOCUMENT_CONTENT_LIMIT else text,
         truncated=len(data) > DOCUMENT_CONTENT_LIMIT,
     )
 
 
-def _document_title(text: str) -> str:
+def document_title(text: str, file_path: str) -> str:
+    """A document's first markdown heading (indented or not), else its file name."""
     for line in text[:8192].splitlines():
         stripped = line.strip()
         if stripped.startswith("#"):
             title = stripped.lstrip("#").strip()
             if title:
                 return title[:200]
-    return ""
+    return file_path.rsplit("/", 1)[-1]
 
 
 def _json_kind(value: Any) -> str:

@@ -1,14 +1,16 @@
-"""The mirror protocol's messages (protocol.md) as pydantic models.
+"""The mirror protocol's messages (protocol.md), defined once as TypedDicts.
 
-The engine builds messages as plain dicts for speed; these models are the contract: `buildrunner-gui schema`
-prints their JSON Schema and the tests validate every message the engine emits against them.
+A TypedDict is a plain dict at run time, so the engine and the store build and reduce messages at dict speed,
+while mypy checks every place that builds one and pydantic validates them: `buildrunner-gui schema` prints
+the JSON Schema of these same classes and the tests validate every message against them.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
+from typing_extensions import TypedDict
 
 from .normalize import Status
 
@@ -17,6 +19,7 @@ PROTOCOL_VERSION = 1
 ChangeType = Literal["created", "modified", "deleted", "moved"]
 FileTypeName = Literal["checkpoint", "features", "context", "artifact", "log", "spec", "other"]
 OutputType = Literal["stdout", "stderr", "info"]
+SourceState = Literal["connecting", "live", "reconnecting", "unreachable", "refused"]
 
 # Event type -> subscription topic.
 EVENT_TOPICS: dict[str, str] = {
@@ -24,6 +27,7 @@ EVENT_TOPICS: dict[str, str] = {
     "feature_update": "features",
     "checkpoint_update": "checkpoints",
     "build_progress": "progress",
+    "source_update": "progress",
     "terminal_output": "terminal",
     "file_change": "files",
     "error": "errors",
@@ -31,17 +35,13 @@ EVENT_TOPICS: dict[str, str] = {
 TOPICS: frozenset[str] = frozenset(EVENT_TOPICS.values())
 TOPIC_ALIASES: dict[str, str] = {"tasks": "checkpoints"}
 
-
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    session_id: str
-    epoch: str
-    seq: int
-    timestamp: str
+Message = dict[str, Any]  # any message as it travels; the classes below say what each type holds
 
 
-class ItemOut(BaseModel):
+# ---------------------------------------------------------------- parts of the snapshot
+
+
+class ItemOut(TypedDict):
     id: str
     name: str
     status: Status
@@ -50,7 +50,7 @@ class ItemOut(BaseModel):
     metadata: dict[str, Any]
 
 
-class ProgressOut(BaseModel):
+class ProgressOut(TypedDict):
     total: int
     completed: int
     percent: float
@@ -59,7 +59,7 @@ class ProgressOut(BaseModel):
     files_created: int
 
 
-class StatsOut(BaseModel):
+class StatsOut(TypedDict):
     total: int
     completed: int
     in_progress: int
@@ -68,7 +68,7 @@ class StatsOut(BaseModel):
     completion_percentage: float
 
 
-class CheckpointOut(BaseModel):
+class CheckpointOut(TypedDict):
     checkpoint_id: str
     timestamp: str
     phase: str
@@ -77,52 +77,65 @@ class CheckpointOut(BaseModel):
     files_created: list[str]
 
 
-class TerminalLineOut(BaseModel):
+class TerminalLineOut(TypedDict):
     output: str
     output_type: OutputType
     source: str
     timestamp: str
 
 
-class FileOut(BaseModel):
+class FileOut(TypedDict):
     file_path: str
     file_type: FileTypeName
     change_type: ChangeType
     timestamp: str
 
 
-class ErrorOut(BaseModel):
+class ErrorOut(TypedDict):
     error_message: str
     error_type: str
     file_path: str | None
     timestamp: str
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(TypedDict):
     file_path: str
     title: str
     size: int
-    content: str
+    content: str | None  # None when a `status` had to leave it out to stay within its size limit
     truncated: bool
 
 
-class ArtifactOut(BaseModel):
+class ArtifactOut(TypedDict):
     file_path: str
     size: int
     modified: str
 
 
-class ProjectOut(BaseModel):
+class ProjectOut(TypedDict):
     name: str
     alias: str | None
     path: str
 
 
-class Snapshot(BaseModel):
+class SourceOut(TypedDict):
+    """Where a session's state comes from: `local`, or a `mirror` of an upstream server's session."""
+
+    kind: Literal["local", "mirror", "broker"]
+    upstream: NotRequired[str]
+    state: NotRequired[SourceState]
+    since: NotRequired[str | None]
+    last_contact: NotRequired[str | None]
+    reason: NotRequired[str]
+
+
+class Snapshot(TypedDict):
     """The `state` of a `status` message, and the output of `status --json`."""
 
     project: ProjectOut
+    source: SourceOut
     status: Status
+    last_change: str | None
     progress: ProgressOut
     component_stats: StatsOut
     feature_stats: StatsOut
@@ -136,33 +149,45 @@ class Snapshot(BaseModel):
     artifacts: list[ArtifactOut]
 
 
-class ConnectionMessage(_Message):
-    type: Literal["connection"]
+# ---------------------------------------------------------------- server -> client
+
+
+class Common(TypedDict):
+    type: str
+    session_id: str
+    epoch: str
+    seq: int
+    timestamp: str
+
+
+class ConnectionMessage(Common):
+    type: Literal["connection"]  # type: ignore[misc]
     status: Literal["connected"]
     client_id: str
     server_version: str
     protocol_version: int
+    max_frame: int
 
 
-class StatusMessage(_Message):
-    type: Literal["status"]
+class StatusMessage(Common):
+    type: Literal["status"]  # type: ignore[misc]
     state: Snapshot
 
 
-class ComponentUpdate(_Message, ItemOut):
-    type: Literal["component_update"]
+class ComponentUpdate(Common, ItemOut):  # type: ignore[misc]
+    type: Literal["component_update"]  # type: ignore[misc]
     component_id: str
     removed: bool
 
 
-class FeatureUpdate(_Message, ItemOut):
-    type: Literal["feature_update"]
+class FeatureUpdate(Common, ItemOut):  # type: ignore[misc]
+    type: Literal["feature_update"]  # type: ignore[misc]
     feature_id: str
     removed: bool
 
 
-class CheckpointUpdate(_Message):
-    type: Literal["checkpoint_update"]
+class CheckpointUpdate(Common):
+    type: Literal["checkpoint_update"]  # type: ignore[misc]
     checkpoint_id: str
     phase: str
     status: str
@@ -170,42 +195,56 @@ class CheckpointUpdate(_Message):
     files_created: list[str]
     metadata: dict[str, Any]
     removed: bool
+    # Beyond protocol.md: the checkpoint's own time, so a mirror orders and dates its history as the sender does.
+    checkpoint_timestamp: NotRequired[str]
 
 
-class BuildProgress(_Message, ProgressOut):
-    type: Literal["build_progress"]
+class BuildProgress(Common, ProgressOut):  # type: ignore[misc]
+    type: Literal["build_progress"]  # type: ignore[misc]
+    # Beyond protocol.md: the snapshot's `project` and `last_change`, which change with the figures and are
+    # otherwise carried by no event, so a mirror keeps them as the sender does.
+    project: NotRequired[ProjectOut]
+    last_change: NotRequired[str | None]
 
 
-class TerminalOutput(_Message):
-    type: Literal["terminal_output"]
+class SourceUpdate(Common):
+    type: Literal["source_update"]  # type: ignore[misc]
+    source: SourceOut
+
+
+class TerminalOutput(Common):
+    type: Literal["terminal_output"]  # type: ignore[misc]
     output: str
     output_type: OutputType
     source: str
 
 
-class FileChange(_Message):
-    type: Literal["file_change"]
+class FileChange(Common):
+    type: Literal["file_change"]  # type: ignore[misc]
     file_path: str
     file_type: FileTypeName
     change_type: ChangeType
     content: str | None
     truncated: bool
+    size: NotRequired[int | None]  # artifacts and documents: the file's size in bytes
+    modified: NotRequired[str | None]  # beyond protocol.md: an artifact's modification time
+    scan: NotRequired[bool]  # beyond protocol.md: found by the first scan (state, not activity: not in `files`)
 
 
-class ErrorMessage(_Message):
-    type: Literal["error"]
+class ErrorMessage(Common):
+    type: Literal["error"]  # type: ignore[misc]
     error_message: str
     error_type: str
     file_path: str | None
     traceback: str | None
 
 
-class Pong(_Message):
-    type: Literal["pong"]
+class Pong(Common):
+    type: Literal["pong"]  # type: ignore[misc]
 
 
-class Subscribed(_Message):
-    type: Literal["subscribed"]
+class Subscribed(Common):
+    type: Literal["subscribed"]  # type: ignore[misc]
     topics: list[str]
 
 
@@ -216,6 +255,7 @@ ServerMessage = Annotated[
     | FeatureUpdate
     | CheckpointUpdate
     | BuildProgress
+    | SourceUpdate
     | TerminalOutput
     | FileChange
     | ErrorMessage
@@ -225,20 +265,23 @@ ServerMessage = Annotated[
 ]
 
 
-class PingRequest(BaseModel):
+# ---------------------------------------------------------------- client -> server
+
+
+class PingRequest(TypedDict):
     type: Literal["ping"]
 
 
-class SubscribeRequest(BaseModel):
+class SubscribeRequest(TypedDict):
     type: Literal["subscribe"]
     topics: list[str]
 
 
-class StatusRequest(BaseModel):
+class StatusRequest(TypedDict):
     type: Literal["request_status"]
 
 
-class ResumeRequest(BaseModel):
+class ResumeRequest(TypedDict):
     type: Literal["resume"]
     epoch: str
     last_seq: int
@@ -246,9 +289,9 @@ class ResumeRequest(BaseModel):
 
 ClientMessage = Annotated[PingRequest | SubscribeRequest | StatusRequest | ResumeRequest, Field(discriminator="type")]
 
-SERVER_MESSAGE = TypeAdapter(ServerMessage)
-CLIENT_MESSAGE = TypeAdapter(ClientMessage)
-SNAPSHOT = TypeAdapter(Snapshot)
+SERVER_MESSAGE: TypeAdapter[Any] = TypeAdapter(ServerMessage)
+CLIENT_MESSAGE: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+SNAPSHOT: TypeAdapter[Snapshot] = TypeAdapter(Snapshot)
 
 
 def json_schemas() -> dict[str, Any]:

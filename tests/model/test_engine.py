@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from buildrunner_gui.model import engine as engine_module
+from buildrunner_gui.model import store as store_module
 from buildrunner_gui.model.formats import parse_checkpoint, parse_document, parse_registry
 from buildrunner_gui.model.inputs import FileFailed, FileRead, FileRemoved, LogAppended, Notice, StateDirChanged
 from buildrunner_gui.model.jsonbytes import ParseError
@@ -101,7 +102,9 @@ def test_seq_counts_events_and_control_messages_do_not_advance_it(make_engine, p
     for message in [
         engine.control("pong"),
         engine.control("subscribed", topics=["all"]),
-        engine.control("connection", status="connected", client_id="c1", server_version="0", protocol_version=1),
+        engine.control(
+            "connection", status="connected", client_id="c1", server_version="0", protocol_version=1, max_frame=1
+        ),
         engine.control("error", error_message="bad", error_type="invalid_json", file_path=None, traceback=None),
         engine.status_message(),
     ]:
@@ -273,7 +276,8 @@ def test_reordered_registry_with_same_content_sends_no_item_updates(loaded):
     reordered = {**REGISTRY, "version": "2", "features": [f3, f1, f2]}
     out = loaded.apply([reg_read(reordered)])
     assert types(out) == ["file_change"]
-    assert [f["id"] for f in loaded.snapshot()["features"]] == ["f3", "f1", "f2"]
+    # Items keep the order they first appeared in: no event says "reordered", so a mirror keeps that order too.
+    assert [f["id"] for f in loaded.snapshot()["features"]] == ["f1", "f2", "f3"]
 
 
 def test_registry_change_updates_only_changed_items(loaded):
@@ -478,7 +482,7 @@ def test_terminal_keeps_last_1000_lines(make_engine):
     checked.apply([LogAppended(".buildrunner/logs/a.log", "".join(f"line {n}\n" for n in range(1500)))])
     checked.apply([Notice("last notice")])
     terminal = checked.snapshot()["terminal"]
-    assert len(terminal) == engine_module.TERMINAL_LINES == 1000
+    assert len(terminal) == store_module.TERMINAL_LINES == 1000
     assert terminal[0]["output"] == "line 501"
     assert terminal[-2]["output"] == "line 1499"
     assert (terminal[-1]["output"], terminal[-1]["source"], terminal[-1]["output_type"]) == (
@@ -492,7 +496,7 @@ def test_files_keep_last_200(make_engine):
     checked = make_engine()
     checked.apply([FileRead(f".buildrunner/x/{n}.json", "other", "created", None, n, MTIME) for n in range(250)])
     files = checked.snapshot()["files"]
-    assert len(files) == engine_module.FILE_EVENTS == 200
+    assert len(files) == store_module.FILE_EVENTS == 200
     assert [f["file_path"] for f in files] == [f".buildrunner/x/{n}.json" for n in range(50, 250)]
 
 
@@ -502,7 +506,7 @@ def test_errors_keep_last_100(make_engine):
         [FileFailed(f"{CP_DIR}/{n}.json", "checkpoint", "created", "invalid_json", f"bad {n}") for n in range(150)]
     )
     errors = checked.snapshot()["errors"]
-    assert len(errors) == engine_module.ERROR_EVENTS == 100
+    assert len(errors) == store_module.ERROR_EVENTS == 100
     assert [e["error_message"] for e in errors] == [f"bad {n}" for n in range(50, 150)]
 
 
@@ -515,7 +519,7 @@ def test_checkpoints_snapshot_keeps_newest_500(make_engine):
         ]
     )
     rows = checked.snapshot()["checkpoints"]
-    assert len(rows) == engine_module.SNAPSHOT_CHECKPOINTS == 500
+    assert len(rows) == store_module.SNAPSHOT_CHECKPOINTS == 500
     assert rows[0]["checkpoint_id"] == "c10" and rows[-1]["checkpoint_id"] == "c509"
 
 
@@ -538,8 +542,8 @@ def test_events_after_returns_exact_events_in_order(loaded):
 def test_replay_buffer_keeps_last_10000_events(make_engine):
     checked = make_engine()
     engine = checked.engine
-    total = engine_module.REPLAY_EVENTS + 50
-    assert engine_module.REPLAY_EVENTS == 10_000
+    total = store_module.REPLAY_EVENTS + 50
+    assert store_module.REPLAY_EVENTS == 10_000
     out = checked.apply([Notice(f"n{n}") for n in range(total)])
     assert len(out) == total == engine.seq
     assert engine.events_after(engine.epoch, 0) is None  # events 1..50 are gone
@@ -557,7 +561,7 @@ def test_replay_buffer_is_bounded_by_size_too():
     chunk = "x" * (1024 * 1024)
     for _ in range(20):
         engine.apply([LogAppended(".buildrunner/logs/big.log", chunk)])
-    assert engine._replay_bytes <= engine_module.REPLAY_BYTES
+    assert engine.store._replay_bytes <= store_module.REPLAY_BYTES
     assert engine.events_after(epoch, 0) is None, "evicted events cannot be replayed: a status is due"
     recent = engine.events_after(epoch, engine.seq - 2)
     assert recent is not None and [m["seq"] for m in recent] == [engine.seq - 1, engine.seq]
