@@ -284,12 +284,15 @@ def _json_type(value: object) -> str:
 # ------------------------------------------------------------------------------------------------ validation
 
 
-def validation_errors(request: ProjectRequest) -> dict[str, str]:
+def validation_errors(request: ProjectRequest, known: registry.RegistrySnapshot | None = None) -> dict[str, str]:
     """field -> problem, for every field with one ("alias", "path", "name", "description", "features",
     "tech_stack", "install_buildrunner"), plus "registry" when the alias registry cannot be read (corrupt: not a
     field the user can fix in the form); empty when the request is good. Cheap and side-effect free: reads the
-    registry and looks at the folder, writes nothing (made for validating as the user types)."""
-    errors, _ = _validate(request, backup=False)
+    registry and looks at the folder, writes nothing (made for validating as the user types).
+
+    `known`: the registry as `registry.read_snapshot()` read it; given, the registry files are not read again,
+    so a form can read them once and check every keystroke in memory. The results are the same as reading then."""
+    errors, _ = _validate(request, backup=False, known=known)
     return errors
 
 
@@ -302,10 +305,12 @@ def resolve_target(path: Path | str) -> Path:
     return Path(os.path.realpath(absolute.parent)) / absolute.name
 
 
-def _validate(request: ProjectRequest, *, backup: bool) -> tuple[dict[str, str], Path | None]:
+def _validate(
+    request: ProjectRequest, *, backup: bool, known: registry.RegistrySnapshot | None = None
+) -> tuple[dict[str, str], Path | None]:
     errors: dict[str, str] = {}
     try:
-        problem = _alias_error(request.alias, backup=backup)
+        problem = _alias_error(request.alias, backup=backup, known=known)
     except registry.RegistryError as exc:  # corrupt or unreadable: reported (and, when running, backed up)
         errors["registry"] = str(exc)
     else:
@@ -330,12 +335,13 @@ def _validate(request: ProjectRequest, *, backup: bool) -> tuple[dict[str, str],
     return errors, target
 
 
-def _alias_error(alias: str, *, backup: bool) -> str | None:
+def _alias_error(alias: str, *, backup: bool, known: registry.RegistrySnapshot | None = None) -> str | None:
     if not isinstance(alias, str) or not alias:
         return "enter an alias"
     if not registry.is_valid_alias(alias):
         return f"alias {alias!r} is not valid: use 1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
-    existing = registry.lookup(alias, backup=backup)
+    # Only a valid alias is looked up, so a bad alias is reported even while the registry is unreadable.
+    existing = known.lookup(alias) if known is not None else registry.lookup(alias, backup=backup)
     if existing is not None:
         return f"alias '{alias}' is already registered" + (f" (to {existing})" if existing else "")
     return None

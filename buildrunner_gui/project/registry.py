@@ -254,11 +254,37 @@ def list_aliases(*, backup: bool = True) -> list[AliasEntry]:
     return entries
 
 
+@dataclass(frozen=True)
+class RegistrySnapshot:
+    """Both registry files as read at one moment (strictly), so many aliases can be checked without re-reading
+    them — say, as the user types one. A registry that could not be read keeps its error, and `lookup` raises it,
+    exactly as reading the files then would have. Treat the dicts as read-only."""
+
+    projects: dict[str, Any] = field(default_factory=dict)
+    aliases: dict[str, Any] = field(default_factory=dict)
+    error: RegistryError | None = None
+
+    def lookup(self, alias: str) -> str | None:
+        """The path registered for `alias` ("" for an entry without a usable path), or None."""
+        if self.error is not None:
+            raise self.error.with_traceback(None)  # raised again each time: keep its traceback from growing
+        return _path_of(alias, self.projects, self.aliases)
+
+
+def read_snapshot(*, backup: bool = False) -> RegistrySnapshot:
+    """Read both files once. Never raises for an unreadable or corrupt registry: the snapshot carries the error
+    (`backup` as for `_load`: validation as the user types passes False, so it writes nothing)."""
+    try:
+        projects, _ = _load(projects_file(), backup=backup)
+        aliases, _ = _load(aliases_file(), backup=backup)
+    except RegistryError as exc:
+        return RegistrySnapshot(error=exc)
+    return RegistrySnapshot(projects, aliases)
+
+
 def lookup(alias: str, *, backup: bool = False) -> str | None:
     """The path registered for `alias` (strict: a corrupt registry raises), or None."""
-    projects, _ = _load(projects_file(), backup=backup)
-    aliases, _ = _load(aliases_file(), backup=backup)
-    return _path_of(alias, projects, aliases)
+    return read_snapshot(backup=backup).lookup(alias)
 
 
 # ------------------------------------------------------------------------------------------------ writes

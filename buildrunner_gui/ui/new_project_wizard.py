@@ -4,14 +4,20 @@ Every page checks its fields as the user types with `validation_errors` (cheap, 
 messages inline under the field; Next stays disabled while the page is invalid. The summary page is the commit
 page ("Create"); the progress page runs the initializer in a worker thread and shows each step.
 
-Threading: the worker never touches a widget. It reports through `_Bridge`, a QObject living in the GUI thread
-whose signals carry only str/float (queued to the GUI thread). The thread is joined as soon as it reports its
-outcome. Cancel while it runs sets the cancel event; the wizard stays open ("Cancelling… rolling back") until the
-initializer has rolled back and the thread has ended, so it never leaves a thread or a half-made project behind.
+The alias registry is read once when a page that depends on it (the name page, the summary) is initialised, off
+the GUI thread; every keystroke is then checked against that snapshot in memory. Until the first snapshot
+arrives the alias counts as unchecked, which blocks Next. The run itself re-reads the registry strictly (its
+validate step), so a snapshot that went stale meanwhile can never let a taken alias through.
+
+Threading: all background work goes through one `TaskRunner` (passed in, or the wizard's own); the worker never
+touches a widget, its progress and outcome reach the GUI thread as closures. Cancel while it runs sets the cancel
+event; the wizard stays open ("Cancelling… rolling back"), without blocking, until the initializer has rolled
+back, so it never leaves a half-made project behind. Only `stop()` (for shutdown) waits.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import os
@@ -19,9 +25,12 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for_futures
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -45,6 +54,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from ..project import registry
 from ..project.initializer import (
     STEPS,
     FeatureSpec,
@@ -54,6 +64,7 @@ from ..project.initializer import (
     ProjectRequest,
     validation_errors,
 )
+from .task_runner import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +78,7 @@ DESCRIPTION_FIELDS = ("description",)
 FEATURE_FIELDS = ("features",)
 TECH_FIELDS = ("tech_stack",)
 OPTION_FIELDS = ("install_buildrunner", "editor")
+REGISTRY_PENDING = "checking the alias registry…"  # shown (and blocking Next) until the first snapshot is read
 
 
 def suggest_alias(name: str) -> str:
@@ -107,11 +119,13 @@ def _error_label() -> QLabel:
     return label
 
 
-class _Bridge(QObject):
-    """Lives in the GUI thread; the worker emits, Qt queues the calls to the GUI thread. Simple types only."""
+@dataclasses.dataclass
+class _Run:
+    """One run of the initializer. Its callbacks compare it with the wizard's current run, so a result that
+    `stop()` already handled, or one of an earlier run, is ignored."""
 
-    progress = Signal(str, str, float)  # step id, message, fraction 0..1
-    finished = Signal(str, str, str)  # outcome ("done", "cancelled", "error"), folder or message, failed step
+    cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
+    future: Future[Path] | None = None
 
 
 # ---------------------------------------------------------------- pages
@@ -121,6 +135,7 @@ class _CheckedPage(QWizardPage):
     """A page whose fields are checked as the user types; its errors are shown inline and block Next."""
 
     fields: tuple[str, ...] = ()
+    reads_registry = False  # True: initialising the page reads a fresh registry snapshot
 
     def __init__(self, title: str, subtitle: str = "") -> None:
         super().__init__()
@@ -163,6 +178,8 @@ class _CheckedPage(QWizardPage):
             self.completeChanged.emit()
 
     def initializePage(self) -> None:
+        if self.reads_registry:
+            self._wizard().reload_registry()
         self._complete = not self.page_errors()  # so the first refresh reports a change only if there is one
         self.refresh()
 
@@ -172,6 +189,7 @@ class _CheckedPage(QWizardPage):
 
 class NamePage(_CheckedPage):
     fields = NAME_FIELDS
+    reads_registry = True
 
     def __init__(self) -> None:
         super().__init__("Name", "What is the project called? The alias names it on the command line.")
@@ -395,6 +413,8 @@ class OptionsPage(_CheckedPage):
 class SummaryPage(_CheckedPage):
     """The commit page: what will be created, and anything still wrong (including errors of no other page)."""
 
+    reads_registry = True
+
     def __init__(self) -> None:
         super().__init__("Summary", "Check the project, then press Create.")
         self.text = QTextBrowser()
@@ -548,11 +568,19 @@ class ProgressPage(QWizardPage):
 class NewProjectWizard(QWizard):
     project_created = Signal(str)  # the new project's folder
 
-    def __init__(self, parent: QWidget | None = None, step_hook: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        step_hook: Callable[[str], None] | None = None,
+        tasks: TaskRunner | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("New BuildRunner Project")
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self._step_hook = step_hook  # tests (and only tests) slow a step down or observe it
+        # The app's runner when given; else the wizard's own, whose threads end whenever the wizard closes.
+        self._owns_tasks = tasks is None
+        self.tasks = tasks if tasks is not None else TaskRunner(self, name="wizard-tasks")
         self.name_page = NamePage()
         self.location_page = LocationPage()
         self.description_page = DescriptionPage()
@@ -572,13 +600,44 @@ class NewProjectWizard(QWizard):
             self.progress_page,
         ):
             self.addPage(page)
-        self._bridge = _Bridge(self)
-        self._bridge.progress.connect(self._on_progress)
-        self._bridge.finished.connect(self._on_finished)
-        self._thread: threading.Thread | None = None
-        self._cancel = threading.Event()
+        self._run: _Run | None = None
+        self._registry: registry.RegistrySnapshot | None = None  # None until the first read arrives
+        self._registry_asked = 0  # numbers the reads, so a slow older one never replaces a newer one
+        self._registry_shown = 0
         self.created_folder = ""
         self.resize(640, 480)
+
+    # ---------------------------------------------------------------- the alias registry
+
+    def reload_registry(self) -> None:
+        """Read the registry off the GUI thread; the pages re-check themselves against it when it arrives."""
+        self._registry_asked += 1
+        number = self._registry_asked
+        self.tasks.run(
+            partial(registry.read_snapshot, backup=False),  # no backup of a corrupt file while the user types
+            partial(self._registry_read, number),
+            partial(self._registry_unreadable, number),
+        )
+
+    def registry_ready(self) -> bool:
+        """True once the registry has been read at least once (validation no longer waits for it)."""
+        return self._registry is not None
+
+    def _registry_unreadable(self, number: int, exc: BaseException) -> None:
+        # read_snapshot reports registry trouble in the snapshot; this is anything else. It must not leave the
+        # alias "being checked" for ever: it blocks Create with the reason instead.
+        log.error("reading the alias registry failed", exc_info=exc)
+        error = registry.RegistryError(f"cannot read the alias registry: {exc}")
+        self._registry_read(number, registry.RegistrySnapshot(error=error))
+
+    def _registry_read(self, number: int, snapshot: registry.RegistrySnapshot) -> None:
+        if number < self._registry_shown:
+            return
+        self._registry_shown = number
+        self._registry = snapshot
+        page = self.currentPage()
+        if isinstance(page, _CheckedPage):
+            page.refresh()
 
     # ---------------------------------------------------------------- the request
 
@@ -595,16 +654,20 @@ class NewProjectWizard(QWizard):
         )
 
     def errors(self) -> dict[str, str]:
-        """field -> message: the initializer's checks (nested keys folded onto their field), plus the one thing
-        only the form knows: an empty parent folder (the request would otherwise name a relative path)."""
+        """field -> message: the initializer's checks (nested keys folded onto their field) against the registry
+        snapshot, plus the one thing only the form knows: an empty parent folder (the request would otherwise
+        name a relative path)."""
         errors: dict[str, str] = {}
         if not self.location_page.parent_folder.text().strip():
             errors["path"] = "Choose the folder to create the project in"
+        known = self._registry if self._registry is not None else registry.RegistrySnapshot()
         try:
-            found = validation_errors(self.request())
+            found = validation_errors(self.request(), known)
         except Exception as exc:  # a checker bug must not take the form down; it blocks Create instead
             log.exception("validation_errors failed")
             found = {"request": f"could not check the project: {exc}"}
+        if self._registry is None:
+            found.setdefault("alias", REGISTRY_PENDING)  # an alias not yet checked must not pass
         for key, message in found.items():
             errors.setdefault(_field_of(key), message)
         return errors
@@ -612,50 +675,46 @@ class NewProjectWizard(QWizard):
     # ---------------------------------------------------------------- running the initializer
 
     def is_running(self) -> bool:
-        return self._thread is not None
+        return self._run is not None
 
     def start_creation(self) -> None:
-        if self._thread is not None:
+        if self._run is not None:
             return
         request = self.request()
         self.progress_page.reset(request.install_buildrunner)
         self.progress_page.set_state("running")
         self.button(QWizard.WizardButton.CancelButton).setEnabled(True)
-        self._cancel = threading.Event()
-        self._thread = threading.Thread(
-            target=self._work, args=(request, self._cancel), name="project-init", daemon=True
-        )
-        self._thread.start()
+        run = self._run = _Run()
+        tasks = self.tasks
 
-    def _work(self, request: ProjectRequest, cancel: threading.Event) -> None:
-        """Worker thread: runs the initializer, reports only through the bridge's signals."""
-        bridge = self._bridge
-        try:
-            initializer = ProjectInitializer(
-                request, progress=bridge.progress.emit, cancel=cancel, step_hook=self._step_hook
-            )
-            folder = initializer.run()
-        except InitCancelled:
-            bridge.finished.emit("cancelled", "", "")
-        except InitError as exc:
-            bridge.finished.emit("error", str(exc), getattr(exc, "step", "") or "")
-        except Exception as exc:
-            log.exception("project creation failed")
-            bridge.finished.emit("error", f"unexpected error: {exc}", "")
-        else:
-            bridge.finished.emit("done", str(folder), "")
+        def progress(step_id: str, message: str, fraction: float) -> None:  # worker thread: no widgets here
+            tasks.run_on_main(partial(self._on_progress, run, step_id, message, fraction))
 
-    @Slot(str, str, float)
-    def _on_progress(self, step_id: str, message: str, fraction: float) -> None:
-        if self._thread is not None:
+        initializer = ProjectInitializer(request, progress=progress, cancel=run.cancel, step_hook=self._step_hook)
+        run.future = tasks.run(initializer.run, partial(self._created, run), partial(self._failed, run))
+
+    def _on_progress(self, run: _Run, step_id: str, message: str, fraction: float) -> None:
+        if run is self._run:
             self.progress_page.show_progress(step_id, message, fraction)
 
-    @Slot(str, str, str)
-    def _on_finished(self, outcome: str, text: str, step_id: str) -> None:
-        if self._thread is None:  # already joined by stop()
+    def _created(self, run: _Run, folder: Path) -> None:
+        if run is self._run:
+            self._finished(run, "done", str(folder), "")
+
+    def _failed(self, run: _Run, exc: BaseException) -> None:
+        if run is not self._run:
             return
-        self._join()
-        if self._cancel.is_set() and outcome != "done":
+        if isinstance(exc, InitCancelled):
+            self._finished(run, "cancelled", "", "")
+        elif isinstance(exc, InitError):
+            self._finished(run, "error", str(exc), exc.step or "")
+        else:
+            log.error("project creation failed", exc_info=exc)
+            self._finished(run, "error", f"unexpected error: {exc}", "")
+
+    def _finished(self, run: _Run, outcome: str, text: str, step_id: str) -> None:
+        self._run = None
+        if run.cancel.is_set() and outcome != "done":
             # Cancelled (or failed while cancelling): everything is rolled back; now the wizard may close.
             super().reject()
             return
@@ -669,25 +728,34 @@ class NewProjectWizard(QWizard):
             self.summary_page.setCommitPage(False)  # lets the user go Back to fix the input
             self.progress_page.show_failed(step_id, text or "cancelled")
 
-    def _join(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join()
-
     def reject(self) -> None:
         """Cancel, Escape and the close box: while the initializer runs, ask it to stop and roll back first."""
-        if self._thread is None:
+        if self._run is None:
             super().reject()
             return
-        if not self._cancel.is_set():
-            self._cancel.set()
+        if not self._run.cancel.is_set():
+            self._run.cancel.set()
             self.button(QWizard.WizardButton.CancelButton).setEnabled(False)
             self.progress_page.show_cancelling()
 
+    def done(self, result: int) -> None:
+        super().done(result)
+        if self._owns_tasks:  # nothing long runs once the wizard has closed: at most a registry read
+            self.tasks.shutdown(wait=False)
+
     def stop(self) -> None:
         """Shutting the app down: cancel a running creation, wait for its rollback (blocks), and close."""
-        if self._thread is not None:
-            self._cancel.set()
-            self._join()
+        run = self._run
+        if run is not None and run.future is not None:
+            run.cancel.set()
+            wait_for_futures([run.future])
+            # Handled here and now; the callbacks already queued for it find it is no longer the current run.
+            exc = run.future.exception()
+            if exc is None:
+                self._created(run, run.future.result())
+            else:
+                self._failed(run, exc)
         if self.isVisible():
             super().reject()
+        if self._owns_tasks:
+            self.tasks.shutdown(wait=True)

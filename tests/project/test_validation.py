@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from buildrunner_gui.project import initializer
+from buildrunner_gui.project import initializer, registry
 from buildrunner_gui.project.initializer import (
     FeatureSpec,
     InitError,
@@ -73,6 +73,43 @@ def test_a_corrupt_registry_is_reported_but_validation_makes_no_backup(parent: P
     assert caught.value.step == "validate" and set(caught.value.fields) == {"registry"}
     assert len(list(br_home.glob("projects.json.corrupt-*"))) == 1  # running does back it up
     assert not (parent / "new").exists()
+
+
+REGISTRIES = {
+    "none": {},
+    "empty files": {"projects.json": "{}", "aliases.json": "{}"},
+    "taken in projects.json": {"projects.json": json.dumps({"app": {"path": "/elsewhere"}})},
+    "taken in aliases.json": {"aliases.json": json.dumps({"app": "/elsewhere"})},
+    "taken without a path": {"projects.json": json.dumps({"app": {"editor": "vim"}})},
+    "others only": {"aliases.json": json.dumps({"other": "/x"}), "projects.json": json.dumps({"other": {}})},
+    "corrupt projects.json": {"projects.json": '{"a": {"pa'},
+    "corrupt aliases.json": {"aliases.json": "[1, 2]"},
+}
+
+
+@pytest.mark.parametrize("alias", ["app", "other", "free", "Bad Alias!", ""])
+@pytest.mark.parametrize("files", list(REGISTRIES), ids=list(REGISTRIES))
+def test_validating_against_a_snapshot_gives_the_same_answers(parent: Path, br_home: Path, files: str, alias: str):
+    br_home.mkdir(parents=True)
+    for name, text in REGISTRIES[files].items():
+        (br_home / name).write_text(text)
+    before = snapshot(br_home)
+    the_request = request(parent / "new", alias)
+    known = registry.read_snapshot()
+    assert validation_errors(the_request, known) == validation_errors(the_request)
+    assert snapshot(br_home) == before  # neither wrote anything (no backup of a corrupt file either)
+
+
+def test_a_snapshot_is_not_read_again(parent: Path, br_home: Path):
+    br_home.mkdir(parents=True)
+    (br_home / "aliases.json").write_text(json.dumps({"app": "/elsewhere"}))
+    known = registry.read_snapshot()
+    (br_home / "aliases.json").write_text("{}")  # freed meanwhile: the snapshot still says taken
+    assert set(validation_errors(request(parent / "new"), known)) == {"alias"}
+    assert validation_errors(request(parent / "new")) == {}
+    (br_home / "aliases.json").write_text("{broken")  # corrupt meanwhile: the snapshot does not notice
+    assert validation_errors(request(parent / "new", "free"), known) == {}
+    assert set(validation_errors(request(parent / "new", "free"))) == {"registry"}
 
 
 # ------------------------------------------------------------------------------------------------ path

@@ -13,7 +13,9 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QWizard
 
 from buildrunner_gui.app import DesktopApp
-from buildrunner_gui.project.registry_read import registered_aliases
+from buildrunner_gui.project import registry
+from buildrunner_gui.project.initializer import validation_errors
+from buildrunner_gui.project.registry import registered_aliases
 from buildrunner_gui.settings import AppSettings
 from buildrunner_gui.ui.new_project_wizard import NewProjectWizard, suggest_alias
 
@@ -36,6 +38,7 @@ def make_wizard(qtbot, step_hook=None) -> NewProjectWizard:
     wizard = NewProjectWizard(step_hook=step_hook)
     qtbot.addWidget(wizard)
     wizard.show()
+    qtbot.waitUntil(wizard.registry_ready, timeout=5_000)  # the first page reads the registry off the GUI thread
     return wizard
 
 
@@ -257,6 +260,20 @@ def test_a_failed_run_can_be_fixed_by_going_back(qtbot, wizard, root):
     assert (root / "late-2" / ".buildrunner" / "features.json").is_file()
 
 
+def test_an_alias_taken_after_the_form_read_the_registry_still_fails_the_run(qtbot, wizard, root):
+    fill(qtbot, wizard, "Racer", [])
+    assert wizard.tasks.wait_idle(5)
+    registry.register("racer", root / "someone-elses")  # after the summary page's read: its snapshot is stale
+    assert wizard.button(Button.CommitButton).isEnabled()
+    click(wizard, Button.CommitButton)
+    progress = wizard.progress_page
+    qtbot.waitUntil(lambda: progress.state == "failed", timeout=20_000)
+    assert progress.marks()["validate"] == "failed"
+    assert "already registered" in progress.error.text()
+    assert not (root / "racer").exists()
+    assert registered_aliases() == {"racer": str(root / "someone-elses")}
+
+
 def test_cancel_while_a_step_runs_rolls_back_and_keeps_the_gui_free(qtbot, root, tmp_path):
     entered, release = threading.Event(), threading.Event()
 
@@ -298,7 +315,91 @@ def test_cancel_while_a_step_runs_rolls_back_and_keeps_the_gui_free(qtbot, root,
         assert not wizard.is_running()
         assert created == []
         assert tree(tmp_path) == before
-        assert not [t.name for t in threading.enumerate() if t.name == "project-init"]
+        assert not wizard.tasks.busy()  # no job left running, no result left undelivered
+    finally:
+        release.set()
+        wizard.stop()
+
+
+@pytest.fixture
+def registry_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of every registry file read from now on, strict or lenient, on any thread."""
+    reads: list[str] = []
+    strict, lenient = registry._read_bytes, registry._read_object
+
+    def counted_strict(path: Path) -> bytes | None:
+        reads.append(path.name)
+        return strict(path)
+
+    def counted_lenient(path: Path) -> dict:
+        reads.append(path.name)
+        return lenient(path)
+
+    monkeypatch.setattr(registry, "_read_bytes", counted_strict)
+    monkeypatch.setattr(registry, "_read_object", counted_lenient)
+    return reads
+
+
+def test_typing_checks_the_alias_against_one_read_of_the_registry_per_page(qtbot, root, registry_reads):
+    home = Path(registry.buildrunner_home())
+    (home / "aliases.json").write_text(json.dumps({"taken": "/somewhere/else"}))
+    wizard = make_wizard(qtbot)
+    try:
+        page = wizard.name_page
+        assert sorted(registry_reads) == ["aliases.json", "projects.json"]  # the name page read both files once
+        next_button = wizard.button(Button.NextButton)
+
+        qtbot.keyClicks(page.name, "Some Project")
+        type_into(qtbot, page.alias, "taken")
+        shown = error_text(page, "alias")
+        assert "already registered" in shown and "/somewhere/else" in shown
+        assert not next_button.isEnabled()
+        type_into(qtbot, page.alias, "taken-not")
+        assert error_text(page, "alias") == ""
+        assert next_button.isEnabled()
+        assert wizard.tasks.wait_idle(5)
+        assert sorted(registry_reads) == ["aliases.json", "projects.json"]  # 22 keystrokes, no further read
+
+        type_into(qtbot, page.alias, "taken")  # the answers are those of reading the registry afresh
+        assert wizard.errors() == validation_errors(wizard.request()) == {"alias": shown}
+        type_into(qtbot, page.alias, "free")
+        assert wizard.errors() == validation_errors(wizard.request()) == {}
+
+        before = len(registry_reads)
+        for _ in range(6):
+            click(wizard, Button.NextButton)
+        assert wizard.currentPage() is wizard.summary_page
+        assert wizard.tasks.wait_idle(5)
+        assert len(registry_reads) == before + 2  # the summary page read it once more; the pages between did not
+    finally:
+        wizard.stop()
+
+
+def test_stop_during_a_run_waits_for_the_rollback_and_closes(qtbot, root, tmp_path):
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_step(step: str) -> None:
+        if step == "write_files":
+            entered.set()
+            release.wait(20)
+
+    wizard = make_wizard(qtbot, step_hook=slow_step)
+    try:
+        created: list[str] = []
+        wizard.project_created.connect(created.append)
+        fill(qtbot, wizard, "Shut Down", [])
+        before = tree(tmp_path)
+        click(wizard, Button.CommitButton)
+        qtbot.waitUntil(entered.is_set, timeout=20_000)
+        releaser = threading.Timer(0.2, release.set)  # the step ends only after stop() has started waiting
+        releaser.start()
+        wizard.stop()  # shutdown code: blocks until the run has rolled back
+        releaser.join()
+        assert not wizard.is_running() and not wizard.isVisible()
+        assert wizard.result() == QDialog.DialogCode.Rejected
+        assert tree(tmp_path) == before
+        assert wizard.tasks.wait_idle(5)  # the run's own callbacks, still queued, arrive now and change nothing
+        assert created == [] and not wizard.isVisible()
     finally:
         release.set()
         wizard.stop()
@@ -332,6 +433,7 @@ def test_new_project_from_the_window_opens_it_with_its_features(run, root, tmp_p
             assert wizard is not None and wizard.isVisible()
             action.trigger()  # a second request brings the same wizard forward
             assert desktop.wizard is wizard
+            await wait_for(wizard.registry_ready)
 
             wizard.name_page.name.setText("Window Made")
             for _ in range(3):
