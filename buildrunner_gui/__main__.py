@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     from . import commands
-    from .project.registry_read import UnknownProjectError
+    from .project.registry import UnknownProjectError
 
     try:
         if args.self_test:

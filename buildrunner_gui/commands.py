@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .project.registry_read import resolve_project
+from .project.registry import resolve_project
 
 
 def status(project: str, as_json: bool) -> int:
