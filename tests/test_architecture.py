@@ -1,0 +1,46 @@
+"""The architecture checks of pyproject.toml, run as the tools themselves run them: import-linter's contracts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # the venv's tools, next to the Python running the tests
+
+
+def run_tool(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def lint_imports(*args: str) -> subprocess.CompletedProcess[str]:
+    # --no-cache: nothing written into the work tree.
+    return run_tool(str(BIN / "lint-imports"), "--no-cache", "--no-logo", *args)
+
+
+def test_import_contracts_hold():
+    result = lint_imports()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_a_broken_contract_fails_the_check(tmp_path: Path):
+    """The check can fail: `ui` does import `model`, so forbidding it must be reported."""
+    config = tmp_path / "broken.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[tool.importlinter]",
+                'root_package = "buildrunner_gui"',
+                "[[tool.importlinter.contracts]]",
+                'name = "ui without model"',
+                'type = "forbidden"',
+                'source_modules = ["buildrunner_gui.ui"]',
+                'forbidden_modules = ["buildrunner_gui.model"]',
+            ]
+        )
+    )
+    result = lint_imports(str(config))
+    assert result.returncode != 0, result.stdout
+    assert "BROKEN" in result.stdout
