@@ -34,7 +34,6 @@ import os
 import resource
 import sys
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -202,9 +201,8 @@ async def serve(child: Child) -> int:
     try:
         await server.start()
         server.add_session(watcher)
-        watcher.messages.connect(partial(server.publish, watcher.session_id))
         watcher.start()
-        while not watcher.loaded.is_set():
+        while not watcher.is_ready:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.3)  # the post-scan re-check of the tree
         child.meter.start()

@@ -180,7 +180,7 @@ def seed_files(project: Path, files: int) -> None:
 
 def check_exact(watcher: ProjectWatcher, project: Path, files: int, writes: int) -> str:
     """'' when the live snapshot is exactly the last written values; else what differs."""
-    live = watcher.snapshot()
+    live = watcher.store.snapshot()
     last = burst_body(writes - 1, files)
     want_rows = {burst_body(i, files)["id"]: burst_body(i, files) for i in range(writes - files, writes)}
     got_rows = {row["checkpoint_id"]: row for row in live["checkpoints"]}
@@ -227,7 +227,7 @@ def run_watcher_burst(
     waiter = bq.Waiter()
     probe = BurstProbe(waiter, expected_finals(files, writes))
     watcher = ProjectWatcher(project, observer_factory=bq.FilteredObserver) if filtered else ProjectWatcher(project)
-    watcher.messages.connect(probe.take)
+    watcher.batches.connect(probe.take)
     watcher.start()
     assert watcher.loaded.wait(10), "the watcher did not finish its first scan"
     bq.pump(300)

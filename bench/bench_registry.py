@@ -215,7 +215,7 @@ def time_through_watcher(versions: tuple[bytes, bytes], runs: int, settle_ms: fl
         waiter = bq.Waiter()
         probe = FeatureUpdateProbe(waiter)
         watcher = ProjectWatcher(project)
-        watcher.messages.connect(probe.take)
+        watcher.batches.connect(probe.take)
         watcher.start()
         assert watcher.loaded.wait(30), "the watcher did not finish its first scan"
         bq.pump(500)

@@ -51,7 +51,7 @@ class WatcherSubject:
         self.errors = 0
         bq.write_plain(self.target, bq.encode(bq.checkpoint_body(0)))
         self.watcher = ProjectWatcher(project)
-        self.watcher.messages.connect(self.take)
+        self.watcher.batches.connect(self.take)
 
     def start(self) -> None:
         self.watcher.start()

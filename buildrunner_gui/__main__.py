@@ -43,7 +43,6 @@ def main(argv: list[str] | None = None) -> int:
                 args.allow_origin,
                 args.max_clients,
                 args.demo,
-                args.debug,
             )
         if args.command == "mirror":
             if not _has_display():
@@ -95,7 +94,7 @@ def _open_default(args) -> int:
         "(open the browser page printed below; Ctrl+C stops)",
         file=sys.stderr,
     )
-    return run_serve(args.projects, "127.0.0.1", 8765, None, [], 200, demo, args.debug)
+    return run_serve(args.projects, "127.0.0.1", 8765, None, [], 200, demo)
 
 
 if __name__ == "__main__":

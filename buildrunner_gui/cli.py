@@ -29,7 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="no window: watch projects and serve the mirror protocol",
         description="Watch projects and serve the mirror protocol (WebSocket + HTTP on one port), with no window.",
     )
-    serve.add_argument("projects", nargs="*", metavar="PROJECT", help="project folders or registered aliases")
+    serve.add_argument(
+        "projects",
+        nargs="*",
+        metavar="PROJECT",
+        help="project folders, registered aliases, or ws://HOST:PORT/api/build/stream/ID[?token=T] to relay",
+    )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; any other address requires a token)"
     )

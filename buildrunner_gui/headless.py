@@ -1,14 +1,15 @@
-"""`buildrunner-gui serve`: watch projects and serve the mirror protocol, with no window.
+"""`buildrunner-gui serve`: watch projects (or relay remote sessions) and serve the mirror protocol, no window.
 
-A QCoreApplication drives the watchers' signals and qasync runs asyncio (the websockets server) on the
-same loop, exactly as inside the window. SIGINT/SIGTERM stop it cleanly: clients get close 1001, exit 0.
+A QCoreApplication drives the watchers' signals and qasync runs asyncio (the websockets server, the mirror
+clients) on the same loop, exactly as inside the window. SIGINT/SIGTERM stop it cleanly: clients get close
+1001, exit 0. A PROJECT that is a `ws://…/api/build/stream/ID` URL is relayed (protocol.md, "Sessions served
+from a mirror"): it is served even while its upstream cannot be reached, with `source.state` saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from functools import partial
 from pathlib import Path
 
 import qasync
@@ -16,9 +17,15 @@ from PySide6.QtCore import QCoreApplication
 
 from .model.session_ids import session_id_for
 from .os_signals import stop_on_signals
-from .project.registry_read import resolve_project
+from .project.registry import resolve_project
 from .server.mirror_server import MirrorServer
+from .sources.remote import RemoteSource
+from .sources.source import SessionSource
 from .sources.watcher import ProjectWatcher
+
+
+def is_stream_url(project: str) -> bool:
+    return project.startswith(("ws://", "wss://"))
 
 
 def run_serve(
@@ -29,9 +36,10 @@ def run_serve(
     allowed_origins: list[str],
     max_clients: int,
     demo: bool,
-    debug: bool = False,
 ) -> int:
-    folders = [resolve_project(project) for project in projects]  # bad names fail before anything starts
+    # Bad names and bad URLs fail before anything starts.
+    folders = [resolve_project(project) for project in projects if not is_stream_url(project)]
+    upstreams = [RemoteSource(project) for project in projects if is_stream_url(project)]
     demo_build = None
     if demo:
         from .demo import DemoBuild
@@ -39,45 +47,60 @@ def run_serve(
         demo_build = DemoBuild.in_temporary_folder()
         demo_build.prepare()
         folders.append((demo_build.folder, None))
-    if not folders:
+    if not folders and not upstreams:
         raise ValueError("give at least one PROJECT, or --demo")
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    server = MirrorServer(host, port, token, allowed_origins, max_clients, debug)
-    watchers: list[ProjectWatcher] = []
+    server = MirrorServer(host, port, token, allowed_origins, max_clients)
+    sources: list[SessionSource] = []
+    taken: list[str] = []
     for folder, alias in folders:
-        session_id = session_id_for(alias, Path(folder).name, [w.session_id for w in watchers])
-        watchers.append(ProjectWatcher(Path(folder), alias=alias, session_id=session_id))
+        taken.append(session_id_for(alias, Path(folder).name, taken))
+        sources.append(ProjectWatcher(Path(folder), alias=alias, session_id=taken[-1]))
+    for upstream in upstreams:
+        taken.append(session_id_for(None, upstream.upstream_id, taken))
+        upstream.store.session_id = taken[-1]
+        sources.append(upstream)
     try:
         with loop:
-            return loop.run_until_complete(_serve(server, watchers, demo_build))
+            return loop.run_until_complete(_serve(server, sources, demo_build))
     finally:
-        for watcher in watchers:
-            watcher.stop()
+        for source in sources:
+            source.stop()
         if demo_build is not None:
             demo_build.cleanup()
 
 
-async def _serve(server: MirrorServer, watchers: list[ProjectWatcher], demo_build) -> int:
+async def _serve(server: MirrorServer, sources: list[SessionSource], demo_build) -> int:
     stop = asyncio.Event()
     restore = stop_on_signals(stop.set)
     try:
         await server.start()
-        for watcher in watchers:
-            server.add_session(watcher)
-            watcher.messages.connect(partial(server.publish, watcher.session_id))
-            watcher.start()
-        while not all(watcher.loaded.is_set() for watcher in watchers):
-            await asyncio.sleep(0.01)
+        local_ready = asyncio.Event()
+        waiting = [source for source in sources if source.is_local]
+
+        def one_ready() -> None:
+            if all(source.is_ready for source in waiting):
+                local_ready.set()
+
+        for source in sources:
+            server.add_session(source)
+            source.ready.connect(one_ready)
+            source.start()
+        if waiting:
+            await local_ready.wait()  # a relay does not wait for its upstream: it serves what it knows
         if demo_build is not None:
             demo_build.start()
         if server.token:
-            print(f"buildrunner-gui: access token {server.token} (Authorization: Bearer, or ?token=)", file=sys.stderr)
+            print(
+                f"buildrunner-gui: access token {server.token} (Authorization: Bearer, or ?token=)",
+                file=sys.stderr,
+            )
         print(f"buildrunner-gui: browser page {server.page_url()}", file=sys.stderr)
-        for watcher in watchers:
-            print(f"serving {server.url_for(watcher.session_id)}")
+        for source in sources:
+            print(f"serving {server.url_for(source.session_id)}")
         sys.stdout.flush()
         await stop.wait()
     finally:

@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import tempfile
-from functools import partial
 from pathlib import Path
 
 
@@ -65,9 +64,8 @@ async def _serve_and_show(project: Path) -> list[str]:
     await server.start()
     try:
         server.add_session(watcher)
-        watcher.messages.connect(partial(server.publish, watcher.session_id))
         watcher.start()
-        while not watcher.loaded.is_set():
+        while not watcher.is_ready:
             await asyncio.sleep(0.01)
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -80,7 +78,7 @@ async def _serve_and_show(project: Path) -> list[str]:
             assert status["state"]["progress"]["percent"] == 50.0
         window = MainWindow()
         view = SessionView()
-        view.load(status["state"])
+        view.load(watcher.store)
         window.add_session(watcher.session_id, view, "selftest", status["state"]["status"], 50.0, str(project))
         window.show()
         assert window.grab().width() > 0 and view.components.model.rowCount() == 2

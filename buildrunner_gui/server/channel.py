@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import deque
@@ -22,6 +21,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from ..model.messages import EVENT_TOPICS, TOPICS
+from ..model.snapshot_frame import encode
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,9 @@ STALL_SECONDS = 30.0
 CLOSE_TRY_AGAIN_LATER = 1013
 
 
-def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))  # ASCII: lone surrogates from files stay encodable
+__all__ = ["ClientChannel", "encode"]
+
+FreshStatus = Callable[[], tuple[str, int]]  # the encoded `status` frame, shared by all clients, and its seq
 
 
 class ClientChannel:
@@ -40,7 +41,7 @@ class ClientChannel:
         connection: ServerConnection,
         client_id: str,
         session_id: str,
-        fresh_status: Callable[[], dict[str, Any]],
+        fresh_status: FreshStatus,
     ) -> None:
         self.connection = connection
         self.client_id = client_id
@@ -61,10 +62,14 @@ class ClientChannel:
         self._task = asyncio.get_running_loop().create_task(self._send_forever(), name=f"send:{self.client_id}")
 
     def send_control(self, message: dict[str, Any]) -> None:
-        """Always delivered: connection, status, pong, subscribed and answers to the client's own input."""
-        if message["type"] == "status":
-            self.floor_seq = max(self.floor_seq, message["seq"])
+        """Always delivered: connection, pong, subscribed and answers to the client's own input."""
         self._push(encode(message), is_event=False)
+
+    def send_status(self) -> None:
+        """A fresh `status`: the session's shared frame (encoded once per seq for every client)."""
+        frame, seq = self._fresh_status()
+        self.floor_seq = max(self.floor_seq, seq)
+        self._push(frame, is_event=False)
 
     def offer_event(self, message: dict[str, Any], frame: str) -> None:
         """An event for everyone on this session; `frame` is its encoding, shared by all clients."""
@@ -117,7 +122,7 @@ class ClientChannel:
                     await asyncio.sleep(0)
                 if self.lagging:
                     self.lagging = False
-                    self.send_control(self._fresh_status())
+                    self.send_status()
         except ConnectionClosed:
             pass
         except asyncio.CancelledError:

@@ -1,8 +1,8 @@
 """The mirror server: WebSocket stream and the few HTTP routes on one port (protocol.md).
 
 Runs on the caller's asyncio loop (the Qt loop through qasync in the app). Sessions are added as sources
-(a `ProjectWatcher`, or anything with `session_id`, `status_message()`, `snapshot()` and `call()`); the
-composition root connects each source's batches to `publish()`.
+(`sources/source.py`: a local project or a mirrored one); the server subscribes to each source's batches
+and reads everything else from the source's store, on the same thread, without any lock.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable
+from functools import partial
 from importlib import resources
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -26,8 +27,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from .. import __version__
-from ..model.engine import Message, SessionEngine
-from ..model.messages import PROTOCOL_VERSION
+from ..model.messages import PROTOCOL_VERSION, Message
+from ..model.snapshot_frame import MAX_STATUS_BYTES
+from ..model.store import SessionStore
 from .access import AccessPolicy
 from .channel import ClientChannel, encode
 from .client_input import BadInput, Ping, RequestStatus, Resume, Subscribe, read_client_message
@@ -43,11 +45,15 @@ STALL_CHECK_SECONDS = 1.0
 
 
 class SessionSource(Protocol):
+    """What the server needs of a source (`sources/source.py`): its store and its batches."""
+
+    store: SessionStore
+
+    @property
+    def batches(self) -> Any: ...
+
     @property
     def session_id(self) -> str: ...
-    def status_message(self) -> Message: ...
-    def snapshot(self) -> dict[str, Any]: ...
-    def call(self, function: Any) -> Any: ...
 
 
 class MirrorServer:
@@ -58,14 +64,13 @@ class MirrorServer:
         token: str | None = None,
         allowed_origins: Iterable[str] = (),
         max_clients: int = 200,
-        debug: bool = False,
     ) -> None:
         self.host = host
         self.requested_port = port
         self.max_clients = max_clients
-        self.debug = debug
         self.access = AccessPolicy.for_bind(host, token, allowed_origins)
         self.sessions: dict[str, SessionSource] = {}
+        self._forwarders: dict[str, Any] = {}
         self._channels: dict[str, set[ClientChannel]] = {}
         self._server: Server | None = None
         self._client_numbers = itertools.count(1)
@@ -129,11 +134,19 @@ class MirrorServer:
     # ---------------------------------------------------------------- sessions
 
     def add_session(self, source: SessionSource) -> None:
+        """Serve `source` and follow its batches until `remove_session`."""
+        self.remove_session(source.session_id)
         self.sessions[source.session_id] = source
         self._channels.setdefault(source.session_id, set())
+        forward = partial(self.publish, source.session_id)
+        self._forwarders[source.session_id] = forward
+        source.batches.connect(forward)
 
     def remove_session(self, session_id: str) -> None:
-        self.sessions.pop(session_id, None)
+        source = self.sessions.pop(session_id, None)
+        forward = self._forwarders.pop(session_id, None)
+        if source is not None and forward is not None:
+            source.batches.disconnect(forward)
         for channel in self._channels.pop(session_id, set()):
             self._spawn(channel.connection.close(1001, "session removed"))
 
@@ -187,17 +200,18 @@ class MirrorServer:
             source = self.sessions.get(path[len(STATUS_PREFIX) :])
             if source is None:
                 return _text(404, "unknown session")
-            return _json(200, source.snapshot())
+            return _json(200, source.store.snapshot())
         return _text(404, "not found")
 
     def _session_row(self, session_id: str, source: SessionSource) -> dict[str, Any]:
-        name, progress = source.call(lambda engine: (engine.project_name, engine.progress))
+        store = source.store
         return {
             "session_id": session_id,
-            "name": name,
-            "status": progress["status"],
-            "percent": progress["percent"],
+            "name": store.project["name"],
+            "status": store.status,
+            "percent": store.progress["percent"],
             "clients": self.client_count(session_id),
+            "live": store.source.get("kind") == "local" or store.source.get("state") == "live",
         }
 
     # ---------------------------------------------------------------- a WebSocket client
@@ -210,21 +224,22 @@ class MirrorServer:
             await connection.close(1001, "session removed")
             return
         client_id = f"c{next(self._client_numbers)}"
-        channel = ClientChannel(connection, client_id, session_id, source.status_message)
+        store = source.store
+        channel = ClientChannel(connection, client_id, session_id, partial(_status_frame, store))
         self._channels[session_id].add(channel)
         try:
+            status_frame = store.status_frame()
             channel.send_control(
-                source.call(
-                    lambda engine: engine.control(
-                        "connection",
-                        status="connected",
-                        client_id=client_id,
-                        server_version=__version__,
-                        protocol_version=PROTOCOL_VERSION,
-                    )
+                store.control(
+                    "connection",
+                    status="connected",
+                    client_id=client_id,
+                    server_version=__version__,
+                    protocol_version=PROTOCOL_VERSION,
+                    max_frame=max(MAX_STATUS_BYTES, len(status_frame)),
                 )
             )
-            channel.send_control(source.status_message())
+            channel.send_status()
             channel.start()
             await self._serve_client(connection, channel, source)
         except ConnectionClosed:
@@ -247,38 +262,23 @@ class MirrorServer:
             self._answer(read_client_message(frame), channel, source)
 
     def _answer(self, request: Any, channel: ClientChannel, source: SessionSource) -> None:
-        def control(message_type: str, **body: Any) -> Message:
-            return source.call(lambda engine: engine.control(message_type, **body))
-
+        store = source.store
         if isinstance(request, Ping):
-            channel.send_control(control("pong"))
+            channel.send_control(store.control("pong"))
         elif isinstance(request, RequestStatus):
-            channel.send_control(source.status_message())
+            channel.send_status()
         elif isinstance(request, Subscribe):
             channel.topics = request.topics
-            channel.send_control(control("subscribed", topics=sorted(request.topics)))
+            channel.send_control(store.control("subscribed", topics=sorted(request.topics)))
         elif isinstance(request, Resume):
-            self._resume(request, channel, source)
+            events = store.events_after(request.epoch, request.last_seq)
+            if events is None:
+                channel.send_status()
+            else:
+                channel.restart_from(events, store.seq)
         elif isinstance(request, BadInput):
-            channel.send_control(
-                control(
-                    "error",
-                    error_message=request.message,
-                    error_type=request.error_type,
-                    file_path=None,
-                    traceback=None,
-                )
-            )
-
-    def _resume(self, request: Resume, channel: ClientChannel, source: SessionSource) -> None:
-        def replay(engine: SessionEngine) -> tuple[list[Message] | None, int]:
-            return engine.events_after(request.epoch, request.last_seq), engine.seq
-
-        events, current_seq = source.call(replay)
-        if events is None:
-            channel.send_control(source.status_message())
-        else:
-            channel.restart_from(events, current_seq)
+            error = {"error_message": request.message, "error_type": request.error_type}
+            channel.send_control(store.control("error", **error, file_path=None, traceback=None))
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -315,3 +315,7 @@ def _text(status: int, text: str) -> Response:
 
 def _json(status: int, value: Any) -> Response:
     return _response(status, json.dumps(value).encode(), "application/json")
+
+
+def _status_frame(store: SessionStore) -> tuple[str, int]:
+    return store.status_frame(), store.seq

@@ -9,16 +9,7 @@ from ..model.session_ids import session_id_for
 from .reader import ProjectReader
 
 
-def engine_for(folder: Path, alias: str | None, session_id: str | None = None) -> SessionEngine:
-    return SessionEngine(
-        session_id or session_id_for(alias, folder.name),
-        project_name=folder.name,
-        project_path=str(folder),
-        alias=alias,
-    )
-
-
 def read_once(folder: Path, alias: str | None = None) -> SessionEngine:
-    engine = engine_for(folder, alias)
+    engine = SessionEngine(session_id_for(alias, folder.name), folder.name, str(folder), alias)
     engine.apply(ProjectReader(str(folder)).scan())
     return engine

@@ -1,8 +1,8 @@
 """One monitored project, kept current on a thread of its own (no Qt here).
 
-watchdog observers name changed paths; this thread reads and parses them, applies them to the session
-engine and hands the resulting messages to `deliver` (which the Qt bridge turns into a signal). Reads,
-parsing and diffing therefore never run on the GUI thread.
+watchdog observers name changed paths; this thread reads and parses them, diffs them (`ProjectDiffer`) and
+hands the resulting events to `deliver` (the Qt bridge takes them to the GUI thread, where the store
+publishes them). Reads, parsing and diffing therefore never run on the GUI thread.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from ..model.classify import STATE_DIR
-from ..model.engine import Message, SessionEngine
+from ..model.derive import ProjectDiffer
 from ..model.inputs import FileFailed, Notice, SourceInput
+from ..model.messages import Message
 from .change_queue import ChangeQueue
 from .reader import ProjectReader
 from .watch_events import ChangeForwarder
@@ -40,15 +40,15 @@ ObserverFactory = Callable[[], BaseObserver]
 class ProjectWorker:
     def __init__(
         self,
-        engine: SessionEngine,
+        differ: ProjectDiffer,
         root: str,
-        deliver: Callable[[list[Message]], None],
+        deliver: Callable[[list[Message], bool], None],
+        name: str = "project",
         rescan_interval: float = RESCAN_INTERVAL,
         retry_delay: float = RETRY_DELAY,
         observer_factory: ObserverFactory = Observer,
     ) -> None:
-        self.engine = engine
-        self.engine_lock = threading.Lock()
+        self.differ = differ
         self.reader = ProjectReader(root)
         self.polling = False
         self._deliver = deliver
@@ -59,7 +59,7 @@ class ProjectWorker:
         self._forwarder = ChangeForwarder(self.reader.root, self._queue)
         self._observer: BaseObserver | None = None
         self._state_watch: ObservedWatch | None = None
-        self._thread = threading.Thread(target=self._run, name=f"project:{engine.session_id}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"project:{name}", daemon=True)
         self.loaded = threading.Event()
 
     # ---------------------------------------------------------------- lifecycle (any thread)
@@ -73,22 +73,18 @@ class ProjectWorker:
             self._thread.join(timeout)
         self._stop_observer()
 
-    def call(self, function: Callable[[SessionEngine], Any]) -> Any:
-        """Run `function(engine)` under the engine's lock (snapshots, resumes) from any thread."""
-        with self.engine_lock:
-            return function(self.engine)
-
     # ---------------------------------------------------------------- the reader thread
 
     def _run(self) -> None:
         try:
-            self._apply(self.reader.scan())
+            self._apply(self.reader.scan(), first=True)
             self._start_observer()
             self.loaded.set()
             self._watch_loop()
         except Exception as exc:  # keep the app alive; say what broke
             log.exception("project monitor stopped")
-            self._apply([Notice(f"monitoring stopped after an internal error: {type(exc).__name__}: {exc}")])
+            notice = Notice(f"monitoring stopped after an internal error: {type(exc).__name__}: {exc}")
+            self._apply([notice], first=not self.loaded.is_set())
         finally:
             self.loaded.set()
 
@@ -120,11 +116,11 @@ class ProjectWorker:
                 self._queue.put_many(self.reader.stale_paths())
                 next_rescan = time.monotonic() + self._rescan_interval
 
-    def _apply(self, inputs: list[SourceInput]) -> None:
-        with self.engine_lock:
-            messages = self.engine.apply(inputs)
-        if messages:
-            self._deliver(messages)
+    def _apply(self, inputs: list[SourceInput], first: bool = False) -> None:
+        """Diff and hand on; the first scan is handed on even when it found nothing (the state is in)."""
+        messages = self.differ.apply(inputs)
+        if messages or first:
+            self._deliver(messages, first)
 
     # ---------------------------------------------------------------- observers
 

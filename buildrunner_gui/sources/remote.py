@@ -1,6 +1,10 @@
-"""A session mirrored from a remote server (`buildrunner-gui mirror URL`): the same face as `ProjectWatcher`,
-fed by a WebSocket instead of files. Runs as a task on the app's asyncio loop (the GUI thread, via qasync);
-reconnects with jittered backoff (1-16 s) and asks to resume from the last event it applied."""
+"""A session mirrored from a remote server (`mirror URL`, or `serve ws://…` as a relay): the store fed by frames.
+
+Runs as a task on the app's asyncio loop (the GUI thread, via qasync); reconnects with jittered backoff
+(1-16 s) and asks to resume from the last upstream event it applied. The store numbers events itself (its own
+`epoch` and `seq`), so clients of a relay resume against the relay; the upstream's position is kept here.
+Frames that arrive together are published as one batch, once the receiving loop waits for more.
+"""
 
 from __future__ import annotations
 
@@ -9,40 +13,75 @@ import contextlib
 import json
 import logging
 import random
-import threading
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
-from ..model.mirror_state import MirrorState
-from .watcher import BatchSubscribers
+from ..model.catch_up import events_between
+from ..model.clock import utc_now_iso
+from ..model.messages import Message, SourceOut, SourceState
+from ..model.store import SessionStore
+from .source import BatchCallback, Notify
+from .subscribers import Subscribers
 
 log = logging.getLogger(__name__)
 
-Message = dict[str, Any]
 BACKOFF_START, BACKOFF_MAX = 1.0, 16.0
+SUBPROTOCOL = "buildrunner.v1"
 
 
 class RemoteSource:
-    def __init__(self, url: str, token: str | None = None) -> None:
+    def __init__(self, url: str, token: str | None = None, session_id: str | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or "/api/build/stream/" not in parts.path:
             raise ValueError(f"not a mirror stream URL: {url} (expected ws://HOST:PORT/api/build/stream/ID)")
-        self.url = url
-        self.session_id = parts.path.rsplit("/", 1)[-1]
-        self.folder = url  # shown where a local project shows its folder
-        self.messages = BatchSubscribers()
-        self.reloads = BatchSubscribers()  # a fresh `status` replaced the state: views must load it again
-        self.loaded = threading.Event()
-        self.connected = False
-        self.last_error = ""
+        self.url = _without_token(url)  # the token travels in a header: URLs end up in logs and snapshots
+        self.upstream_id = parts.path.rsplit("/", 1)[-1]
+        self.host = parts.netloc.rsplit("@", 1)[-1]
         self._token = token or dict(parse_qsl(parts.query)).get("token")
-        self._mirror = MirrorState()
+        source: SourceOut = {
+            "kind": "mirror",
+            "upstream": self.url,
+            "state": "connecting",
+            "since": utc_now_iso(),
+            "last_contact": None,
+        }
+        project = {"name": self.upstream_id, "alias": None, "path": ""}
+        self.store = SessionStore(session_id or self.upstream_id, project, source)  # type: ignore[arg-type]
+        self.batches: Subscribers[BatchCallback] = Subscribers()
+        self.reloads: Subscribers[Notify] = Subscribers()
+        self.ready: Subscribers[Notify] = Subscribers()
+        self.last_error = ""
+        self._upstream_epoch: str | None = None
+        self._upstream_seq = -1
+        self._loaded = False
+        self._pending: list[Message] = []
+        self._flush_scheduled = False
         self._task: asyncio.Task[None] | None = None
 
-    # ---------------------------------------------------------------- the watcher-like face
+    # ---------------------------------------------------------------- the source's face
+
+    @property
+    def session_id(self) -> str:
+        return self.store.session_id
+
+    @property
+    def is_ready(self) -> bool:
+        return self._loaded
+
+    @property
+    def location(self) -> str:
+        return f"mirror of {self.host}"
+
+    @property
+    def is_local(self) -> bool:
+        return False
+
+    @property
+    def connected(self) -> bool:
+        return self.store.source.get("state") == "live"
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"mirror:{self.session_id}")
@@ -59,20 +98,6 @@ class RemoteSource:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def status_message(self) -> Message:
-        assert self._mirror.state is not None
-        return {
-            "type": "status",
-            "session_id": self.session_id,
-            "epoch": self._mirror.epoch,
-            "seq": self._mirror.seq,
-            "timestamp": "",
-            "state": self.snapshot(),
-        }
-
-    def snapshot(self) -> dict[str, Any]:
-        return json.loads(json.dumps(self._mirror.state))
-
     # ---------------------------------------------------------------- the connection
 
     async def _run(self) -> None:
@@ -85,43 +110,96 @@ class RemoteSource:
                 self.last_error = _describe(exc)
                 log.info("mirror %s: %s", self.session_id, self.last_error)
                 if isinstance(exc, InvalidStatus) and exc.response.status_code in (401, 403, 404):
+                    self._set_state("refused", self.last_error)
                     return  # retrying cannot fix a refusal
-            self.connected = False
-            await asyncio.sleep(delay * random.uniform(0.75, 1.0))
+            self._flush()
+            wait = delay * random.uniform(0.75, 1.0)
+            was_live = self.store.source.get("state") == "live" or self._loaded
+            self._set_state("reconnecting" if was_live else "unreachable", self.last_error or "connection closed")
+            await asyncio.sleep(wait)
             delay = min(delay * 2, BACKOFF_MAX)
 
     async def _session(self) -> None:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         async with connect(
-            _without_token(self.url), additional_headers=headers, compression=None, max_size=None, open_timeout=10
+            self.url,
+            additional_headers=headers,
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            compression=None,
+            max_size=None,
+            open_timeout=10,
         ) as socket:
-            self.connected, self.last_error = True, ""
-            if self._mirror.state is not None:
-                await socket.send(
-                    json.dumps({"type": "resume", "epoch": self._mirror.epoch, "last_seq": self._mirror.seq})
-                )
+            self.last_error = ""
+            if self._upstream_epoch is not None:
+                resume = {"type": "resume", "epoch": self._upstream_epoch, "last_seq": self._upstream_seq}
+                await socket.send(json.dumps(resume))
             async for frame in socket:
                 self._receive(json.loads(frame))
 
     def _receive(self, message: Message) -> None:
         kind = message.get("type")
         if kind == "status":
-            if (
-                self._mirror.state is not None
-                and message["epoch"] == self._mirror.epoch
-                and message["seq"] <= self._mirror.seq
-            ):
-                return  # nothing new in it
-            self._mirror.load(message)
-            if self.loaded.is_set():
-                self.reloads.emit([message])
-            self.loaded.set()
-        elif self._mirror.apply(message):
-            self.messages.emit([message])
+            self._flush()
+            self._reload(message)
+        elif kind in ("connection", "pong", "subscribed"):
+            return
+        elif kind == "source_update":  # an event upstream, but this mirror's own source is its own to say
+            if message.get("epoch") == self._upstream_epoch:
+                self._upstream_seq = max(self._upstream_seq, message.get("seq", -1))
+        elif message.get("epoch") == self._upstream_epoch and message.get("seq", -1) > self._upstream_seq:
+            # An `error` answer to our own input carries the current seq, so only error events get this far.
+            self._upstream_seq = message["seq"]
+            self._pending.append(message)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+
+    def _reload(self, status: Message) -> None:
+        if status["epoch"] == self._upstream_epoch and status["seq"] <= self._upstream_seq:
+            self._set_state("live")
+            return  # nothing new in it
+        self._upstream_epoch, self._upstream_seq = status["epoch"], status["seq"]
+        state = status["state"]
+        catch_up = events_between(self.store.snapshot(), state, utc_now_iso())
+        published = self.store.reload(state, catch_up)
+        self._set_state("live")
+        self.reloads.emit()
+        if published:
+            self.batches.emit(published)
+        if not self._loaded:
+            self._loaded = True
+            self.ready.emit()
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        published = self.store.publish(pending)
+        self.store.set_source({**self.store.source, "last_contact": utc_now_iso()})
+        if published:
+            self.batches.emit(published)
+
+    def _set_state(self, state: SourceState, reason: str = "") -> None:
+        source = self.store.source
+        now = utc_now_iso()
+        if source.get("state") == state and source.get("reason", "") == reason:
+            if state == "live":
+                self.store.set_source({**source, "last_contact": now})
+            return
+        updated: dict[str, Any] = {**source, "state": state, "since": now}
+        if state == "live":
+            updated["last_contact"] = now
+        if reason:
+            updated["reason"] = reason
+        else:
+            updated.pop("reason", None)
+        event: Message = {"type": "source_update", "session_id": "", "epoch": "", "seq": 0, "timestamp": now}
+        event["source"] = updated
+        self.batches.emit(self.store.publish([event]))
 
 
 def _without_token(url: str) -> str:
-    """The token travels in a header, not in the URL (URLs end up in logs)."""
     parts = urlsplit(url)
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "token"])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

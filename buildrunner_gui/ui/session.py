@@ -1,83 +1,89 @@
-"""One monitored project inside the window: its source, its view, and what its messages mean for alerts.
+"""One session inside the window: its source, its view, and what its batches mean for alerts.
 
-The source (a `ProjectWatcher`) delivers batches of protocol messages on the GUI thread. The session loads the
-view from one snapshot and then applies only messages newer than that snapshot, forwards every batch to the
-mirror server, and turns status changes and silence into alerts.
+The source (a local project or a mirror, `sources/source.py`) publishes batches into its store on the GUI
+thread. The session loads the view from the store once the source is ready (and again when a mirror's
+store is reloaded), hands each later batch to the view, and turns status changes and silence into alerts.
+Status, percent and name are read from the store: nothing here keeps a copy.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from ..model.alerts import StallWatch, transition_alert
-from ..sources.remote import RemoteSource
-from ..sources.watcher import ProjectWatcher
+from ..model.messages import Message
+from ..model.store import SessionStore
+from ..sources.source import SessionSource
 from .session_view import SessionView
-
-Message = dict[str, Any]
 
 
 class Session(QObject):
     status_changed = Signal(str)  # session_id
     alert = Signal(str, str, str)  # session_id, kind, text
+    loaded_changed = Signal(str)  # session_id: the view now shows the source's state
 
-    def __init__(
-        self,
-        watcher: ProjectWatcher | RemoteSource,
-        stall_minutes: float = 10.0,
-        publish: Callable[[str, list[Message]], None] | None = None,
-        parent: QObject | None = None,
-    ) -> None:
+    def __init__(self, source: SessionSource, stall_minutes: float = 10.0, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.watcher = watcher
+        self.source = source
         self.view = SessionView()
-        self.status: str = "pending"
-        self.percent: float = 0.0
-        self.name: str = watcher.session_id
-        self.last_update: float = time.time()
-        self._publish = publish
         self._floor_seq = -1  # nothing loaded yet
+        self._shown = ("pending", 0.0)
         self._stall = StallWatch(stall_minutes, last_activity=time.monotonic())
-        self._had_status = False
-        watcher.messages.connect(self._on_batch)
-        reloads = getattr(watcher, "reloads", None)  # a remote source can replace its whole state
-        if reloads is not None:
-            reloads.connect(lambda _status: self.load())
+        source.batches.connect(self._on_batch)
+        source.reloads.connect(self.load)
+        source.ready.connect(self.load)
+
+    @property
+    def store(self) -> SessionStore:
+        return self.source.store
 
     @property
     def session_id(self) -> str:
-        return self.watcher.session_id
+        return self.source.session_id
 
     @property
-    def folder(self) -> str:
-        return self.watcher.folder
+    def location(self) -> str:
+        return self.source.location
+
+    @property
+    def name(self) -> str:
+        return self.store.project["name"]
+
+    @property
+    def status(self) -> str:
+        return self.store.status
+
+    @property
+    def percent(self) -> float:
+        return float(self.store.progress["percent"])
+
+    @property
+    def loaded(self) -> bool:
+        return self._floor_seq >= 0
 
     def start(self) -> None:
-        self.watcher.start()
+        self.source.start()
+        if self.source.is_ready:
+            self.load()
 
     def stop(self) -> None:
-        self.watcher.messages.disconnect(self._on_batch)
-        self.watcher.stop()
+        self.source.batches.disconnect(self._on_batch)
+        self.source.reloads.disconnect(self.load)
+        self.source.ready.disconnect(self.load)
+        self.source.stop()
 
     def set_stall_minutes(self, minutes: float) -> None:
         self._stall.minutes = minutes
 
     def load(self) -> None:
-        """Load the view from a snapshot once the first scan is done (takes the engine lock briefly)."""
-        status = self.watcher.status_message()
-        self._floor_seq = status["seq"]
-        state = status["state"]
-        self.name = state["project"]["name"]
-        self.view.load(state)
-        self._set_status(state["status"], state["progress"]["percent"], announce=False)
-
-    @property
-    def loaded(self) -> bool:
-        return self._floor_seq >= 0
+        """Show the store's whole state (the first state, or a mirror's reload)."""
+        self._floor_seq = self.store.seq
+        self.view.load(self.store)
+        self._shown = (self.status, self.percent)
+        self.status_changed.emit(self.session_id)
+        self.loaded_changed.emit(self.session_id)
 
     def check_stall(self) -> None:
         if self._stall.check(self.status, time.monotonic()):
@@ -85,32 +91,26 @@ class Session(QObject):
             self.alert.emit(self.session_id, "stalled", f"{self.name}: no build activity for {minutes:g} minutes")
 
     def _on_batch(self, batch: list[Message]) -> None:
-        if self._publish is not None:
-            self._publish(self.session_id, batch)
         if not self.loaded:
-            return  # the view will load from a snapshot that already contains these
+            return  # the view loads from the store, which already holds these
         fresh = [m for m in batch if m["seq"] > self._floor_seq]
         if not fresh:
             return
         self._floor_seq = fresh[-1]["seq"]
-        self.last_update = time.time()
         self._stall.activity(time.monotonic())
-        self.view.apply_batch(fresh)
-        for message in fresh:
-            if message["type"] == "build_progress":
-                self._set_status(message["status"], message["percent"], announce=True)
+        self.view.apply_batch(fresh, self.store)
+        self._announce()
 
-    def _set_status(self, status: str, percent: float, announce: bool) -> None:
-        before = self.status if self._had_status else None
-        self._had_status = True
-        changed = (status, percent) != (self.status, self.percent)
-        self.status, self.percent = status, percent
-        if announce:
-            kind = transition_alert(before, status)
-            if kind is not None:
-                self.alert.emit(self.session_id, kind, _alert_text(kind, self.name, percent))
-        if changed or not announce:
-            self.status_changed.emit(self.session_id)
+    def _announce(self) -> None:
+        before = self._shown
+        now = (self.status, self.percent)
+        if now == before:
+            return
+        self._shown = now
+        kind = transition_alert(before[0], now[0])
+        if kind is not None:
+            self.alert.emit(self.session_id, kind, _alert_text(kind, self.name, now[1]))
+        self.status_changed.emit(self.session_id)
 
 
 def _alert_text(kind: str, name: str, percent: float) -> str:

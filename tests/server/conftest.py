@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,8 @@ async def mirror(projects: list[Path], **options: Any) -> AsyncIterator[MirrorSe
     try:
         for watcher in watchers:
             server.add_session(watcher)
-            watcher.messages.connect(partial(server.publish, watcher.session_id))
             watcher.start()
-        while not all(w.loaded.is_set() for w in watchers):
+        while not all(w.is_ready for w in watchers):
             await asyncio.sleep(0.01)
         yield server
     finally:

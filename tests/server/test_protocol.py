@@ -165,7 +165,7 @@ def test_resume_replays_exactly_the_missed_events(run, project):
             await first.close()
 
             write_checkpoint(project, "missed", completion=60)
-            while server.sessions["proj"].status_message()["seq"] < seen_seq + 3:
+            while server.sessions["proj"].store.status_message()["seq"] < seen_seq + 3:
                 await asyncio.sleep(0.02)
 
             again = await open_client(server, "proj")
@@ -212,6 +212,7 @@ def test_http_routes(run, project, sample_project):
                 "status": "in_progress",
                 "percent": 99.1,
                 "clients": 0,
+                "live": True,
             }
             code, body = await http_get(base + "/api/build/status/br3-sample")
             assert code == 200 and json.loads(body)["feature_stats"]["total"] == 17
@@ -347,7 +348,7 @@ def test_lagging_client_gets_a_fresh_status_when_it_drains(run, project, monkeyp
                     handle.write(("z" * 2000 + "\n") * 100)
                 await asyncio.sleep(0.01)
             write_checkpoint(project, "final", completion=77)
-            while server.sessions["proj"].status_message()["state"]["progress"]["percent"] != 77.0:
+            while server.sessions["proj"].store.status_message()["state"]["progress"]["percent"] != 77.0:
                 await asyncio.sleep(0.02)
             # Now read everything: after the backlog comes one fresh status that includes the final state.
             seen = await receive_until(
@@ -375,7 +376,7 @@ def test_resume_sent_at_once_keeps_connection_and_status(run, project):
             status = await receive(first)
             await first.close()
             write_checkpoint(project, "later", completion=30)
-            while server.sessions["proj"].status_message()["seq"] < status["seq"] + 3:
+            while server.sessions["proj"].store.status_message()["seq"] < status["seq"] + 3:
                 await asyncio.sleep(0.02)
 
             again = await open_client(server, "proj")

@@ -28,7 +28,7 @@ class Collector:
 
     def __init__(self, watcher) -> None:
         self.messages: list[dict[str, Any]] = []
-        watcher.messages.connect(self._take)
+        watcher.batches.connect(self._take)
 
     def _take(self, batch: list[dict[str, Any]]) -> None:
         for message in batch:

@@ -38,9 +38,11 @@ def start_watcher(qtbot):
         collector = Collector(watcher)
         started.append(watcher)
         watcher.start()
-        assert watcher.loaded.wait(5)
+        qtbot.waitUntil(lambda: watcher.is_ready, timeout=5000)
         qtbot.waitUntil(
-            lambda: watcher.status_message()["seq"] <= (collector.messages[-1]["seq"] if collector.messages else 0),
+            lambda: (
+                watcher.store.status_message()["seq"] <= (collector.messages[-1]["seq"] if collector.messages else 0)
+            ),
             timeout=WAIT_MS,
         )
         return watcher, collector
@@ -51,14 +53,14 @@ def start_watcher(qtbot):
 
 
 def checkpoint_ids(watcher: ProjectWatcher) -> list[str]:
-    return [c["checkpoint_id"] for c in watcher.snapshot()["checkpoints"]]
+    return [c["checkpoint_id"] for c in watcher.store.snapshot()["checkpoints"]]
 
 
 def test_plain_write_reaches_the_gui_thread(qtbot, project, start_watcher):
     watcher, got = start_watcher(project)
     gui_thread = threading.current_thread()
     seen_on: list[threading.Thread] = []
-    watcher.messages.connect(lambda _batch: seen_on.append(threading.current_thread()))
+    watcher.batches.connect(lambda _batch: seen_on.append(threading.current_thread()))
 
     write_json(project / ".buildrunner/checkpoints/cp1.json", {"id": "cp1", "phase": "build_1", "completion": 30})
 
@@ -81,7 +83,7 @@ def test_burst_is_coalesced_and_the_newest_content_wins(qtbot, project, start_wa
         write_json(target, {"phase": "build_burst", "completion": step / writes * 100})
 
     qtbot.waitUntil(lambda: got.of_type("build_progress")[-1]["percent"] == 100.0, timeout=WAIT_MS)
-    assert watcher.snapshot()["progress"]["percent"] == 100.0
+    assert watcher.store.snapshot()["progress"]["percent"] == 100.0
     updates = got.of_type("checkpoint_update")
     assert len(updates) < writes, "a burst of writes must be read fewer times than it was written"
     assert got.of_type("build_progress")[-1]["percent"] == 100.0
@@ -99,7 +101,7 @@ def test_os_replace_writes_are_seen_as_modifications(qtbot, project, start_watch
     update = got.of_type("feature_update")[-1]
     assert (update["feature_id"], update["status"], update["progress"]) == ("f1", "in_progress", 40.0)
     assert "modified" in got.files(".buildrunner/features.json")
-    assert watcher.snapshot()["features"][0]["raw_status"] == "in_progress"
+    assert watcher.store.snapshot()["features"][0]["raw_status"] == "in_progress"
 
 
 def test_deletes_remove_what_the_file_contributed(qtbot, project, start_watcher):
@@ -114,7 +116,9 @@ def test_deletes_remove_what_the_file_contributed(qtbot, project, start_watcher)
     (project / ".buildrunner/checkpoints/b.json").unlink()
     (project / ".buildrunner/features.json").unlink()
 
-    qtbot.waitUntil(lambda: checkpoint_ids(watcher) == ["a"] and not watcher.snapshot()["features"], timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: checkpoint_ids(watcher) == ["a"] and not watcher.store.snapshot()["features"], timeout=WAIT_MS
+    )
     removed = got.of_type("checkpoint_update")[-1]
     assert (removed["checkpoint_id"], removed["removed"]) == ("b", True)
     feature = got.of_type("feature_update")[-1]
@@ -126,7 +130,7 @@ def test_state_dir_missing_then_created_deleted_and_recreated(qtbot, tmp_path, s
     project = tmp_path / "late"
     project.mkdir()
     watcher, got = start_watcher(project)
-    assert "does not exist yet" in watcher.snapshot()["terminal"][-1]["output"]
+    assert "does not exist yet" in watcher.store.snapshot()["terminal"][-1]["output"]
 
     write_json(project / ".buildrunner/checkpoints/one.json", {"id": "one", "completion": 10})
     qtbot.waitUntil(lambda: checkpoint_ids(watcher) == ["one"], timeout=WAIT_MS)
@@ -138,11 +142,11 @@ def test_state_dir_missing_then_created_deleted_and_recreated(qtbot, tmp_path, s
 
     write_json(project / ".buildrunner/checkpoints/two.json", {"id": "two", "completion": 70})
     qtbot.waitUntil(lambda: checkpoint_ids(watcher) == ["two"], timeout=WAIT_MS)
-    assert watcher.snapshot()["progress"]["percent"] == 70.0
+    assert watcher.store.snapshot()["progress"]["percent"] == 70.0
 
     # The new folder has its own live watch: a later change inside it is seen too.
     write_json(project / ".buildrunner/checkpoints/two.json", {"id": "two", "completion": 80})
-    qtbot.waitUntil(lambda: watcher.snapshot()["progress"]["percent"] == 80.0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: watcher.store.snapshot()["progress"]["percent"] == 80.0, timeout=WAIT_MS)
 
 
 def terminal_text(got: Collector, source: str, since: int = 0) -> list[str]:
@@ -160,7 +164,7 @@ def test_log_appends_are_read_incrementally(qtbot, project, start_watcher):
     log = project / ".buildrunner/logs/build.log"
     log.write_text("old line 1\nold line 2\n")
     watcher, got = start_watcher(project)
-    assert [t["output"] for t in watcher.snapshot()["terminal"] if t["source"] == "log:build.log"] == [
+    assert [t["output"] for t in watcher.store.snapshot()["terminal"] if t["source"] == "log:build.log"] == [
         "old line 1",
         "old line 2",
     ]
@@ -202,15 +206,15 @@ def test_symlinks_are_never_followed_outside_the_project(qtbot, project, tmp_pat
     (project / ".buildrunner/context/leak.md").symlink_to(outside)
     qtbot.waitUntil(lambda: bool(got.errors(".buildrunner/context/leak.md")), timeout=WAIT_MS)
     assert got.errors(".buildrunner/context/leak.md")[0]["error_type"] == "outside_project"
-    assert "top secret" not in str(got.messages) + str(watcher.snapshot())
+    assert "top secret" not in str(got.messages) + str(watcher.store.snapshot())
 
     (project / ".buildrunner/checkpoints/linked").symlink_to(tmp_path / "elsewhere")
     inside = project / ".buildrunner/context/ok.md"
     inside.write_text("# Inside\n")
     (project / ".buildrunner/context/alias.md").symlink_to(inside)
-    qtbot.waitUntil(lambda: len(watcher.snapshot()["documents"]) == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(watcher.store.snapshot()["documents"]) == 2, timeout=WAIT_MS)
     assert checkpoint_ids(watcher) == []
-    assert {d["title"] for d in watcher.snapshot()["documents"]} == {"Inside"}
+    assert {d["title"] for d in watcher.store.snapshot()["documents"]} == {"Inside"}
 
 
 def test_a_file_caught_mid_write_is_read_again_before_any_error(qtbot, project, start_watcher):
@@ -221,7 +225,7 @@ def test_a_file_caught_mid_write_is_read_again_before_any_error(qtbot, project, 
         handle.flush()
         qtbot.wait(50)
         handle.write('etion": 55}')
-    qtbot.waitUntil(lambda: watcher.snapshot()["progress"]["percent"] == 55.0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: watcher.store.snapshot()["progress"]["percent"] == 55.0, timeout=WAIT_MS)
     qtbot.wait(400)
     assert not got.errors(), "a file completed shortly after must not be reported as broken"
 
@@ -237,12 +241,12 @@ def test_a_broken_file_reports_one_error_and_keeps_the_last_good_state(qtbot, pr
     errors = got.errors(".buildrunner/checkpoints/cp.json")
     assert len(errors) == 1 and errors[0]["error_type"] == "invalid_json"
     assert "\n" not in errors[0]["error_message"]
-    snapshot = watcher.snapshot()
+    snapshot = watcher.store.snapshot()
     assert snapshot["checkpoints"][0]["phase"] == "good"
     assert snapshot["progress"]["percent"] == 20.0
 
     write_json(target, {"id": "cp", "phase": "fixed", "completion": 60})
-    qtbot.waitUntil(lambda: watcher.snapshot()["progress"]["percent"] == 60.0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: watcher.store.snapshot()["progress"]["percent"] == 60.0, timeout=WAIT_MS)
 
 
 class _InotifyHog:
@@ -280,7 +284,7 @@ def test_inotify_limits_fall_back_to_polling(qtbot, project, start_watcher):
     assert any("polling" in text for text in notices)
 
     write_json(project / ".buildrunner/checkpoints/p.json", {"id": "p", "completion": 33})
-    qtbot.waitUntil(lambda: watcher.snapshot()["progress"]["percent"] == 33.0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: watcher.store.snapshot()["progress"]["percent"] == 33.0, timeout=WAIT_MS)
 
 
 def test_periodic_rescan_repairs_missed_events(qtbot, project, start_watcher):
@@ -289,7 +293,7 @@ def test_periodic_rescan_repairs_missed_events(qtbot, project, start_watcher):
     watcher, _ = start_watcher(project, observer_factory=deaf, rescan_interval=0.2)
 
     write_json(project / ".buildrunner/checkpoints/quiet.json", {"id": "quiet", "completion": 45})
-    qtbot.waitUntil(lambda: watcher.snapshot()["progress"]["percent"] == 45.0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: watcher.store.snapshot()["progress"]["percent"] == 45.0, timeout=WAIT_MS)
     (project / ".buildrunner/checkpoints/quiet.json").unlink()
     qtbot.waitUntil(lambda: checkpoint_ids(watcher) == [], timeout=WAIT_MS)
 
@@ -298,7 +302,7 @@ def test_stop_leaves_no_thread_running(qtbot, project):
     before = set(threading.enumerate())
     watcher = ProjectWatcher(project)
     watcher.start()
-    assert watcher.loaded.wait(5)
+    qtbot.waitUntil(lambda: watcher.is_ready, timeout=5000)
     assert set(threading.enumerate()) - before, "the watcher should be running threads while started"
     watcher.stop()
     assert set(threading.enumerate()) - before == set()

@@ -1,0 +1,236 @@
+"""The composition root of the desktop app: builds the parts and wires their signals, in one place.
+
+The parts each do one job: `SessionManager` (open and close sessions), `ServerHost` (the mirror server's
+lifecycle), `Notifier` (rows, title, tray and notifications) and the background-task runner for everything
+that must not run on the GUI thread. Everything runs on one qasync loop (Qt and asyncio on the GUI thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QGuiApplication
+
+from ..report import report_html, report_json
+from ..server.mirror_server import MirrorServer
+from ..settings import AppSettings, Preferences
+from ..ui.main_window import MainWindow
+from ..ui.new_project_wizard import NewProjectWizard
+from ..ui.session import Session
+from ..ui.settings_dialog import SettingsDialog
+from ..ui.task_runner import TaskRunner
+from ..ui.tray import StatusTray
+from .background import in_background
+from .notifications import Notifier
+from .server_host import ServerHost
+from .sessions import SessionManager
+
+STALL_CHECK_MS = 30_000
+SERVER_STATUS_MS = 1_000
+
+
+class DesktopApp(QObject):
+    def __init__(self, settings: AppSettings, server_port: int | None = None) -> None:
+        super().__init__()
+        # The loop ends when `closed` is set, after an orderly shutdown; Qt must not stop it on its own.
+        QGuiApplication.setQuitOnLastWindowClosed(False)
+        self.settings = settings
+        self.preferences: Preferences = settings.preferences()
+        if server_port is not None:
+            self.preferences.port = server_port
+        self.window = MainWindow()
+        self.tray = StatusTray(self.window)
+        self.tasks = TaskRunner(self, name="app")
+        self.manager = SessionManager(self.tasks, self.preferences.stall_minutes, self)
+        self.host = ServerHost()
+        self.notifier = Notifier(self.window, self.tray, self.manager.sessions, lambda: self.preferences)
+        self.closed = asyncio.Event()
+        self.wizard: NewProjectWizard | None = None
+        self._demo: Any = None
+        self._coroutines: set[asyncio.Task[Any]] = set()
+        self._stall_timer = self._timer(STALL_CHECK_MS, self.manager.check_stalls)
+        self._server_timer = self._timer(SERVER_STATUS_MS, self._show_server)
+        self._connect()
+
+    @property
+    def sessions(self) -> dict[str, Session]:
+        return self.manager.sessions
+
+    @property
+    def server(self) -> MirrorServer | None:
+        return self.host.server
+
+    @property
+    def server_error(self) -> str:
+        return self.host.error
+
+    def _timer(self, interval_ms: int, slot: Any) -> QTimer:
+        timer = QTimer(self)
+        timer.setInterval(interval_ms)
+        timer.timeout.connect(slot)
+        return timer
+
+    def _connect(self) -> None:
+        window, manager = self.window, self.manager
+        window.open_folder_requested.connect(lambda folder: self._spawn(self.open_project(folder)))
+        window.open_alias_requested.connect(lambda alias: self._spawn(self.open_project(alias)))
+        window.remove_requested.connect(manager.close)
+        window.export_requested.connect(self.export_report)
+        window.settings_requested.connect(self.show_settings)
+        window.new_project_requested.connect(self.show_new_project)
+        window.close_requested.connect(lambda: self._spawn(self.shutdown()))
+        window.set_recent(self.settings.recent_projects())
+        manager.added.connect(self._session_added)
+        manager.removed.connect(self._session_removed)
+        manager.status_changed.connect(self.notifier.status_changed)
+        manager.alert.connect(self.notifier.alert)
+        manager.opened_folder.connect(self._remember_folder)
+        manager.notice.connect(lambda text: window.statusBar().showMessage(text, 8000))
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(
+        self, projects: list[str], demo: bool = False, mirrors: list[tuple[str, str | None]] | None = None
+    ) -> None:
+        """Create the server inside the running loop (never in a constructor), then open the projects."""
+        if self.preferences.server_enabled:
+            await self.host.start(self.preferences)
+        self.window.restore_layout(*self.settings.window_state())
+        for url, token in mirrors or []:
+            self.manager.open_remote(url, token)
+        for project in projects or ([] if demo or mirrors else self.settings.open_projects()):
+            await self.open_project(project)
+        if demo:
+            from ..demo import DemoBuild
+
+            self._demo = DemoBuild.in_temporary_folder()
+            await in_background(self.tasks, self._demo.prepare)  # writes the demo's files: not on the GUI thread
+            await self.manager.open_project(str(self._demo.folder), remember=False)
+            self._demo.start()
+        self._stall_timer.start()
+        self._server_timer.start()
+        self._show_server()
+        self.window.show()
+
+    async def open_project(self, project: str) -> Session | None:
+        session = await self.manager.open_project(project)
+        if session is not None:
+            self.window.sidebar.select(session.session_id)
+        return session
+
+    async def shutdown(self) -> None:
+        """Stop sources, the server, the demo and every timer; then let the window close."""
+        if self.closed.is_set():
+            return
+        demo_folder = str(self._demo.folder.resolve()) if self._demo is not None else None
+        local = [s.location for s in self.sessions.values() if s.source.is_local and s.location != demo_folder]
+        self.settings.set_open_projects(local)
+        self.settings.save_window_state(self.window.saveGeometry(), self.window.saveState())
+        self.settings.sync()
+        for timer in (self._stall_timer, self._server_timer):
+            timer.stop()
+        if self.wizard is not None:
+            self.wizard.stop()  # cancels a running creation and waits for its rollback
+        self.manager.close_all()
+        if self._demo is not None:
+            self._demo.cleanup()
+            self._demo = None
+        await self.host.stop()
+        self.tasks.shutdown(wait=True)
+        self.tray.hide()
+        self.window.allow_close()
+        self.window.close()
+        self.closed.set()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._coroutines.add(task)  # keep a reference: the loop holds only weak ones
+        task.add_done_callback(self._coroutines.discard)
+
+    # ---------------------------------------------------------------- wiring sessions to their sinks
+
+    def _session_added(self, session_id: str) -> None:
+        session = self.sessions[session_id]
+        self.window.add_session(
+            session_id, session.view, session.name, session.status, session.percent, session.location
+        )
+        self.host.add(session.source)
+
+    def _session_removed(self, session_id: str) -> None:
+        self.host.remove(session_id)
+        self.window.remove_session(session_id)
+
+    def _remember_folder(self, folder: str) -> None:
+        self.settings.add_recent(folder)
+        self.window.set_recent(self.settings.recent_projects())
+
+    # ---------------------------------------------------------------- the mirror server
+
+    def _show_server(self) -> None:
+        url, clients, note = self.host.status()
+        if url is None:
+            self.window.server_status.show_server(None, note=note)
+        else:
+            self.window.server_status.show_server(url, clients)
+
+    def show_settings(self) -> None:
+        dialog = SettingsDialog(self.preferences, self.window)
+        dialog.saved.connect(lambda: self._spawn(self.apply_preferences(dialog.result_preferences())))
+        dialog.open()
+
+    async def apply_preferences(self, preferences: Preferences) -> None:
+        before = self.preferences
+        server_changed = (preferences.server_enabled, preferences.host, preferences.port, preferences.token) != (
+            before.server_enabled,
+            before.host,
+            before.port,
+            before.token,
+        )
+        self.preferences = preferences
+        self.settings.save_preferences(preferences)
+        self.manager.set_stall_minutes(preferences.stall_minutes)
+        if server_changed:
+            await self.host.stop()
+            if preferences.server_enabled:
+                await self.host.start(preferences)
+        self._show_server()
+
+    # ---------------------------------------------------------------- the new-project wizard
+
+    def show_new_project(self) -> None:
+        if self.wizard is not None:  # one wizard at a time: bring it back to the front
+            self.wizard.raise_()
+            self.wizard.activateWindow()
+            return
+        wizard = self.wizard = NewProjectWizard(self.window)
+        wizard.project_created.connect(lambda folder: self._spawn(self.open_project(folder)))
+        wizard.finished.connect(lambda _result: self._wizard_closed(wizard))
+        wizard.open()  # open(), not exec(): never a nested event loop under qasync
+
+    def _wizard_closed(self, wizard: NewProjectWizard) -> None:
+        if self.wizard is wizard:
+            self.wizard = None
+        wizard.deleteLater()
+
+    # ---------------------------------------------------------------- export
+
+    def export_report(self, session_id: str, path: str) -> None:
+        """Rendered and written on the background runner: a big report never freezes the window."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            return
+        state = session.store.snapshot()  # built once per seq and never changed afterwards: safe to hand over
+
+        def write() -> None:
+            text = report_json(state) if path.lower().endswith(".json") else report_html(state)
+            Path(path).write_text(text, encoding="utf-8")
+
+        def failed(exc: BaseException) -> None:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self.window.statusBar().showMessage(f"Export failed: {reason}", 8000)
+
+        self.tasks.run(write, lambda _: self.window.statusBar().showMessage(f"Report saved to {path}", 6000), failed)

@@ -1,0 +1,52 @@
+"""The embedded mirror server's lifecycle: started and stopped with the preferences, serving every session."""
+
+from __future__ import annotations
+
+import logging
+
+from ..server.mirror_server import MirrorServer
+from ..settings import Preferences
+from ..sources.source import SessionSource
+
+log = logging.getLogger(__name__)
+
+
+class ServerHost:
+    def __init__(self) -> None:
+        self.server: MirrorServer | None = None
+        self.error = ""
+        self._sources: dict[str, SessionSource] = {}
+
+    async def start(self, preferences: Preferences) -> None:
+        server = MirrorServer(preferences.host, preferences.port, preferences.token or None)
+        try:
+            await server.start()
+        except OSError as exc:
+            self.error = f"mirror server not started: {exc.strerror or exc}"
+            log.warning(self.error)
+            return
+        self.server, self.error = server, ""
+        for source in self._sources.values():
+            server.add_session(source)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            server, self.server = self.server, None
+            await server.stop()
+
+    def add(self, source: SessionSource) -> None:
+        """Serve a session: local or mirrored, every source is served (protocol.md)."""
+        self._sources[source.session_id] = source
+        if self.server is not None:
+            self.server.add_session(source)
+
+    def remove(self, session_id: str) -> None:
+        self._sources.pop(session_id, None)
+        if self.server is not None:
+            self.server.remove_session(session_id)
+
+    def status(self) -> tuple[str | None, int, str]:
+        """(browser page URL or None, clients, note) for the status bar."""
+        if self.server is None:
+            return None, 0, self.error or "mirror server off"
+        return self.server.page_url(), self.server.client_count(), ""

@@ -1,0 +1,119 @@
+"""The open sessions: opening and closing them, one path for a local project and a mirrored one.
+
+Resolving what the user typed (a folder or an alias, which means reading BuildRunner's registry) runs on the
+background-task runner, never on the GUI thread. Sinks learn of sessions through `added` / `removed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from ..model.session_ids import session_id_for
+from ..project.registry import UnknownProjectError, alias_for_path, resolve_project
+from ..sources.remote import RemoteSource
+from ..sources.source import SessionSource
+from ..sources.watcher import ProjectWatcher
+from ..ui.session import Session
+from ..ui.task_runner import TaskRunner
+from .background import in_background
+
+
+def _resolve(project: str) -> tuple[Path, str | None]:
+    folder, alias = resolve_project(project)
+    return folder, alias or alias_for_path(folder)
+
+
+class SessionManager(QObject):
+    added = Signal(str)  # session_id
+    removed = Signal(str)  # session_id
+    status_changed = Signal(str)  # session_id ("" when one was removed)
+    alert = Signal(str, str, str)  # session_id, kind, text
+    opened_folder = Signal(str)  # a local project the user opened (for the recent list)
+    notice = Signal(str)  # one line for the status bar
+
+    def __init__(self, tasks: TaskRunner, stall_minutes: float, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.sessions: dict[str, Session] = {}
+        self._tasks = tasks
+        self._stall_minutes = stall_minutes
+
+    def find_local(self, folder: str) -> Session | None:
+        return next((s for s in self.sessions.values() if s.source.is_local and s.location == folder), None)
+
+    async def open_project(self, project: str, remember: bool = True) -> Session | None:
+        try:
+            folder, alias = await in_background(self._tasks, lambda: _resolve(project))
+        except UnknownProjectError as exc:
+            self.notice.emit(str(exc))
+            return None
+        existing = self.find_local(str(folder))
+        if existing is not None:
+            return existing
+        session_id = session_id_for(alias, folder.name, self.sessions.keys())
+        session = self._add(ProjectWatcher(folder, alias=alias, session_id=session_id))
+        if remember:
+            self.opened_folder.emit(str(folder))
+        return session
+
+    def open_remote(self, url: str, token: str | None = None) -> Session | None:
+        try:
+            source = RemoteSource(url, token)
+        except ValueError as exc:
+            self.notice.emit(str(exc))
+            return None
+        source.store.session_id = session_id_for(None, source.upstream_id, self.sessions.keys())
+        return self._add(source)
+
+    def _add(self, source: SessionSource) -> Session:
+        session = Session(source, self._stall_minutes)
+        session.status_changed.connect(self.status_changed)
+        session.alert.connect(self.alert)
+        self.sessions[source.session_id] = session
+        self.added.emit(source.session_id)
+        session.start()
+        return session
+
+    def close(self, session_id: str) -> None:
+        session = self.sessions.pop(session_id, None)
+        if session is None:
+            return
+        session.stop()
+        self.removed.emit(session_id)
+        session.deleteLater()
+        self.status_changed.emit("")
+
+    def close_all(self) -> None:
+        for session_id in list(self.sessions):
+            self.close(session_id)
+
+    def set_stall_minutes(self, minutes: float) -> None:
+        self._stall_minutes = minutes
+        for session in self.sessions.values():
+            session.set_stall_minutes(minutes)
+
+    def check_stalls(self) -> None:
+        for session in self.sessions.values():
+            session.check_stall()
+
+    async def wait_loaded(self) -> None:
+        """Until every open session shows its first state (signals, not polling)."""
+        waiting = [s for s in self.sessions.values() if not s.loaded]
+        if not waiting:
+            return
+        done = asyncio.get_running_loop().create_future()
+
+        def check(_session_id: str) -> None:
+            if all(s.loaded for s in waiting) and not done.done():
+                done.set_result(None)
+
+        for session in waiting:
+            session.loaded_changed.connect(check)
+        try:
+            check("")
+            await done
+        finally:
+            for session in waiting:
+                session.loaded_changed.disconnect(check)
