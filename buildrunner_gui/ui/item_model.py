@@ -1,27 +1,26 @@
-"""Table model of one kind of item (features or components), fed by snapshots and `{kind}_update` messages.
+"""Table model of one kind of item (features or components): rows are item ids, data is the store's.
 
-Only `load` resets the model; every event touches just the row it names (dataChanged, insert, remove), so
-selection, scroll position and sorting survive live updates. A dict id -> row keeps lookups O(1).
+`load(store)` resets the model (a whole new state); `apply_batch(batch, store)` turns a batch's
+`{kind}_update` messages into row ranges inserted or removed and ONE `dataChanged` spanning the changed rows
+(see keyed_model.py), so selection, scroll position and sorting survive live updates.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
+from .keyed_model import KeyedTableModel
 from .status_style import status_icon, status_label, status_rank
 
+if TYPE_CHECKING:
+    from ..model.store import SessionStore
+
 Item = dict[str, Any]
+Message = dict[str, Any]
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 SORT_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # a per-column key of one type: float for progress, str for text
@@ -29,7 +28,6 @@ STATUS_ROLE = int(Qt.ItemDataRole.UserRole) + 2  # the normalised status
 ID_ROLE = int(Qt.ItemDataRole.UserRole) + 3
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole
-_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 _NUMBER_ALIGN = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _PRIORITY_RANK = {"critical": 0, "urgent": 0, "high": 1, "medium": 2, "normal": 2, "low": 3}
 
@@ -54,33 +52,26 @@ def _natural(text: str) -> str:
 
 
 def _progress(value: Any) -> float:
+    # The store keeps what the messages carry; a mirror's upstream may send anything, so clamp when showing.
     try:
         return min(100.0, max(0.0, float(value)))
     except (TypeError, ValueError):
         return 0.0
 
 
-def normalize_item(source: dict[str, Any], kind: str) -> Item:
-    """An item of a snapshot or an update message, reduced to the protocol's item fields."""
-    item_id = source.get(f"{kind}_id", source.get("id"))
-    item_id = "" if item_id is None else str(item_id)
-    metadata = source.get("metadata")
-    return {
-        "id": item_id,
-        "name": str(source.get("name") or item_id),
-        "status": str(source.get("status") or "pending"),
-        "raw_status": str(source.get("raw_status") or ""),
-        "progress": _progress(source.get("progress")),
-        "metadata": metadata if isinstance(metadata, dict) else {},
-    }
+def _metadata(item: Item) -> dict[str, Any]:
+    metadata = item.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def _display(item: Item, field: str) -> Any:
-    if field in ("id", "name", "progress"):
-        return item[field]
+    if field in ("id", "name"):
+        return str(item[field])
+    if field == "progress":
+        return _progress(item["progress"])
     if field == "status":
         return status_label(item["status"])
-    value = item["metadata"].get(field)
+    value = _metadata(item).get(field)
     if field == "components":  # a feature's component list: its size fits a column, the list goes in details
         return len(value) if isinstance(value, list) else None
     if isinstance(value, list):
@@ -92,11 +83,11 @@ def _display(item: Item, field: str) -> Any:
 
 def _sort_key(item: Item, field: str) -> Any:
     if field in ("id", "name"):
-        return _natural(item[field])
+        return _natural(str(item[field]))
     if field == "status":
         return status_rank(item["status"])
     if field == "progress":
-        return item["progress"]
+        return _progress(item["progress"])
     value = _display(item, field)
     if field == "components":
         return -1 if value is None else value
@@ -106,102 +97,116 @@ def _sort_key(item: Item, field: str) -> Any:
     return _natural(value or "")
 
 
-class _Row:
-    """One item plus what sorting and filtering need, computed once per change rather than per comparison."""
+def _placeholder(item_id: str) -> Item:
+    return {"id": item_id, "name": item_id, "status": "pending", "raw_status": "", "progress": 0.0, "metadata": {}}
 
-    __slots__ = ("haystack", "item", "keys")
 
-    def __init__(self, item: Item, columns: tuple[Column, ...]) -> None:
+class _Derived:
+    """What sorting and filtering need of one item, computed when first needed and dropped when it changes:
+    a batch of 10,000 updates then costs nothing here unless a sort or a filter asks for the new keys."""
+
+    __slots__ = ("_haystack", "item", "keys")
+
+    def __init__(self, item: Item, columns: int) -> None:
         self.item = item
-        self.keys = tuple(_sort_key(item, column.field) for column in columns)
-        self.haystack = f"{item['id']}\n{item['name']}\n{item['raw_status']}".casefold()
+        self.keys: list[Any] = [None] * columns
+        self._haystack: str | None = None
+
+    def key(self, column: int, field: str) -> Any:
+        key = self.keys[column]
+        if key is None:
+            key = self.keys[column] = _sort_key(self.item, field)
+        return key
+
+    def haystack(self) -> str:
+        if self._haystack is None:
+            item = self.item
+            self._haystack = f"{item['id']}\n{item['name']}\n{item['raw_status']}".casefold()
+        return self._haystack
 
 
-class ItemTableModel(QAbstractTableModel):
+class ItemTableModel(KeyedTableModel):
     def __init__(self, kind: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         if kind not in COLUMNS:
             raise ValueError(f"unknown item kind: {kind!r}")
         self.kind = kind
         self.columns = COLUMNS[kind]
-        self._rows: list[_Row] = []
-        self._row_of: dict[str, int] = {}
+        self._store: SessionStore | None = None
+        self._derived: dict[str, _Derived] = {}
+        self._update_type = f"{kind}_update"
+        self._id_field = f"{kind}_id"
 
     # ------------------------------------------------------------------ updates
 
-    def load(self, items: Iterable[dict[str, Any]]) -> None:
-        """Replace everything (a snapshot): the one place the model resets."""
-        rows: list[_Row] = []
-        row_of: dict[str, int] = {}
-        for source in items:
-            row = _Row(normalize_item(source, self.kind), self.columns)
-            at = row_of.get(row.item["id"])
-            if at is None:
-                row_of[row.item["id"]] = len(rows)
-                rows.append(row)
-            else:  # a duplicate id: the last one wins, in the place of the first (as the engine does)
-                rows[at] = row
-        self.beginResetModel()
-        self._rows, self._row_of = rows, row_of
-        self.endResetModel()
+    def load(self, store: SessionStore) -> None:
+        """The store's whole state: the one place the model resets."""
+        self._store = store
+        self._derived.clear()
+        self.reset_keys(store.items[self.kind])
 
-    def apply(self, message: dict[str, Any]) -> bool:
-        """One `{kind}_update` message; other types are ignored. Returns whether the model changed."""
-        if message.get("type") != f"{self.kind}_update":
-            return False
-        item = normalize_item(message, self.kind)
-        at = self._row_of.get(item["id"])
-        if message.get("removed"):
-            if at is None:
-                return False
-            self.beginRemoveRows(QModelIndex(), at, at)
-            del self._rows[at]
-            del self._row_of[item["id"]]
-            for index in range(at, len(self._rows)):  # the rows after it moved up by one
-                self._row_of[self._rows[index].item["id"]] = index
-            self.endRemoveRows()
-            return True
-        if at is None:
-            at = len(self._rows)
-            self.beginInsertRows(QModelIndex(), at, at)
-            self._rows.append(_Row(item, self.columns))
-            self._row_of[item["id"]] = at
-            self.endInsertRows()
-            return True
-        if self._rows[at].item == item:
-            return False
-        self._rows[at] = _Row(item, self.columns)
-        self.dataChanged.emit(self.index(at, 0), self.index(at, len(self.columns) - 1))
-        return True
+    def apply_batch(self, batch: Sequence[Message], store: SessionStore) -> dict[str, None]:
+        """The batch's `{kind}_update` messages (the store has applied them); returns the ids they touched."""
+        touched: dict[str, None] = {}
+        removed: set[str] = set()
+        for message in batch:
+            if message["type"] == self._update_type:
+                key = message[self._id_field]
+                touched[key] = None
+                if message["removed"]:
+                    removed.add(key)
+        if not touched:
+            return touched
+        self._store = store
+        items = store.items[self.kind]
+        derived = self._derived
+        for key in touched:
+            derived.pop(key, None)
+        rows = self._index()
+        # An id removed and added again within the batch moved to the end of the store's order.
+        if not removed.isdisjoint(rows) or any((key in items) != (key in rows) for key in touched):
+            self.sync_keys(list(items), touched)
+        else:
+            self.report_changed(touched)
+        return touched
 
     # ------------------------------------------------------------------ lookups
 
-    def item_at(self, row: int) -> Item:
-        return self._rows[row].item
+    def _items(self) -> dict[str, Item]:
+        return {} if self._store is None else self._store.items[self.kind]
 
-    def row_of(self, item_id: str) -> int | None:
-        return self._row_of.get(item_id)
+    def item_at(self, row: int) -> Item:
+        key = self._keys[row]
+        item = self._items().get(key)
+        # Between beginRemoveRows and the removal, the store has already dropped the row's item.
+        return item if item is not None else _placeholder(key)
+
+    def _derived_at(self, row: int) -> _Derived:
+        key = self._keys[row]
+        entry = self._derived.get(key)
+        if entry is None:
+            item = self._items().get(key)
+            if item is None:
+                return _Derived(_placeholder(key), len(self.columns))  # not kept: the row is going away
+            entry = self._derived[key] = _Derived(item, len(self.columns))
+        return entry
 
     def sort_key(self, row: int, column: int) -> Any:
-        return self._rows[row].keys[column]
+        return self._derived_at(row).key(column, self.columns[column].field)
 
     def matches(self, row: int, terms: tuple[str, ...], statuses: frozenset[str] | None) -> bool:
         """The filter test, here because the model keeps the lower-cased text it searches."""
-        entry = self._rows[row]
-        if statuses is not None and entry.item["status"] not in statuses:
+        if statuses is not None and self.item_at(row)["status"] not in statuses:
             return False
-        return all(term in entry.haystack for term in terms)
+        if not terms:
+            return True
+        haystack = self._derived_at(row).haystack()
+        return all(term in haystack for term in terms)
 
     # ------------------------------------------------------------------ Qt model API
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.columns)
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
         if role != _DISPLAY:
@@ -213,13 +218,13 @@ class ItemTableModel(QAbstractTableModel):
     def data(self, index: AnyIndex, role: int = _DISPLAY) -> Any:
         if not index.isValid():
             return None
-        row = self._rows[index.row()]
-        item, column = row.item, index.column()
+        row, column = index.row(), index.column()
+        item = self.item_at(row)
         field = self.columns[column].field
         if role == _DISPLAY:
             return _display(item, field)
         if role == SORT_ROLE:
-            return row.keys[column]
+            return self.sort_key(row, column)
         if role == Qt.ItemDataRole.DecorationRole:
             return status_icon(item["status"]) if field == "status" else None
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -237,7 +242,7 @@ class ItemTableModel(QAbstractTableModel):
         if field == "status":
             return f"{status_label(item['status'])} (raw status: {item['raw_status'] or '—'})"
         if field == "name":
-            description = item["metadata"].get("description")
+            description = _metadata(item).get("description")
             return f"{item['name']}\n\n{description}" if isinstance(description, str) and description else item["name"]
         value = _display(item, field)
         return None if value is None else str(value)

@@ -1,15 +1,16 @@
 """The features or the components of a session: filter row, sortable table, and a details pane.
 
-Follows the panel contract (panel.py): `load(state)` with a snapshot, `apply(message)` per event. Events
-reach the table model as row-level changes, so the selection, the sort and the scroll position survive them,
-and the details pane follows the selected item as it changes.
+Follows the panel contract (panel.py): `load(store)`, then `apply_batch(batch, store)` per batch. A batch
+reaches the table model as row-level changes, so the selection, the sort and the scroll position survive it,
+and the details pane follows the selected item as it changes (redrawn at most once per batch).
 """
 
 from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt
 from PySide6.QtWidgets import (
@@ -29,6 +30,9 @@ from PySide6.QtWidgets import (
 from .item_model import COL_PROGRESS, COLUMNS, Item, ItemFilterProxy, ItemTableModel
 from .progress_delegate import ProgressBarDelegate, percent_text
 from .status_style import STATUSES, status_icon, status_label
+
+if TYPE_CHECKING:
+    from ..model.store import SessionStore
 
 # Column widths in average characters; the last column stretches. Component ids are paths, so wider.
 _WIDTHS = {"id": 12, "name": 32, "status": 16, "progress": 12, "priority": 9, "components": 11, "features": 16}
@@ -80,8 +84,6 @@ class ItemsPanel(QWidget):
         self.filter_edit.textChanged.connect(self._text_filter_changed)
         self.status_combo.currentIndexChanged.connect(self._status_filter_changed)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
-        self.model.dataChanged.connect(self._model_data_changed)
-        self.model.rowsRemoved.connect(self._refresh_details)
         self.model.modelReset.connect(self._model_reset)
         for model in (self.model, self.proxy):
             model.rowsInserted.connect(self._update_count)
@@ -116,11 +118,13 @@ class ItemsPanel(QWidget):
 
     # ------------------------------------------------------------------ panel contract
 
-    def load(self, state: dict[str, Any]) -> None:
-        self.model.load(state.get(f"{self.kind}s") or [])
+    def load(self, store: SessionStore) -> None:
+        self.model.load(store)
 
-    def apply(self, message: dict[str, Any]) -> None:
-        self.model.apply(message)
+    def apply_batch(self, batch: Sequence[dict[str, Any]], store: SessionStore) -> None:
+        touched = self.model.apply_batch(batch, store)
+        if self._selected_id is not None and self._selected_id in touched:
+            self._refresh_details()  # changed or removed: once per batch, whatever the rows' signals were
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -149,13 +153,8 @@ class ItemsPanel(QWidget):
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()
         source = self.proxy.mapToSource(rows[0]) if rows else QModelIndex()
-        self._selected_id = self.model.item_at(source.row())["id"] if source.isValid() else None
+        self._selected_id = self.model.key_at(source.row()) if source.isValid() else None
         self._refresh_details()
-
-    def _model_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, *_roles: object) -> None:
-        row = None if self._selected_id is None else self.model.row_of(self._selected_id)
-        if row is not None and top_left.row() <= row <= bottom_right.row():
-            self._refresh_details()
 
     def _model_reset(self) -> None:
         # A new snapshot: keep the same item selected when it is still there.

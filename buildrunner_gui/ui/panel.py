@@ -1,20 +1,26 @@
-"""The one contract every session panel follows: fed only by protocol messages.
+"""The one contract every session panel follows: it shows the session's store, batch by batch.
 
-A panel is a QWidget showing one session. The session view calls `load(state)` with a snapshot (the `state`
-of a `status` message, see `model.messages.Snapshot`) and then `apply(message)` for each event message in seq
-order (`component_update`, `feature_update`, `checkpoint_update`, `build_progress`, `terminal_output`,
-`file_change`, `error`). A panel ignores message types it does not show, never reads files, never blocks,
-and never resets whole models on an event: it updates the rows that changed.
+A panel is a QWidget showing one session. The session view calls `load(store)` with the session's
+`SessionStore` (at start, and after a mirror reloaded the whole state), then `apply_batch(batch, store)` for
+each batch of event messages just published, in seq order; the store has already applied the whole batch, so
+it holds the state after it. A panel reads its data from the store (never its own copy of it), applies a
+batch in one pass (one edit, one `dataChanged` per model), ignores message types it does not show, never
+reads files, never blocks, and resets its models only in `load`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..model.store import SessionStore
 
 Message = dict[str, Any]
+Batch = Sequence[Message]
 
 
 class SessionPanel(Protocol):
-    def load(self, state: dict[str, Any]) -> None: ...
+    def load(self, store: SessionStore) -> None: ...
 
-    def apply(self, message: Message) -> None: ...
+    def apply_batch(self, batch: Batch, store: SessionStore) -> None: ...

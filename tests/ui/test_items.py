@@ -1,14 +1,14 @@
-"""The features and components tables: model, proxy, delegate, icons and the panel, offscreen."""
+"""The features and components tables: model, proxy, delegate, icons and the panel, offscreen, fed by a real store."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtGui import QImage
 
+from buildrunner_gui.model.store import SessionStore
 from buildrunner_gui.sources.oneshot import read_once
 from buildrunner_gui.ui.item_model import (
     COL_NAME,
@@ -23,65 +23,9 @@ from buildrunner_gui.ui.items_panel import ItemsPanel
 from buildrunner_gui.ui.progress_delegate import percent_text
 from buildrunner_gui.ui.status_style import STATUSES, status_color, status_icon, status_label
 
+from .feeding import OFFSCREEN_NOISE, Signals, event, feed, item, make_store, publish, terminal, update
 
-def item(
-    item_id: str,
-    name: str | None = None,
-    status: str = "pending",
-    progress: float = 0.0,
-    raw_status: str | None = None,
-    **metadata: Any,
-) -> dict[str, Any]:
-    return {
-        "id": item_id,
-        "name": name or item_id,
-        "status": status,
-        "raw_status": raw_status or status,
-        "progress": progress,
-        "metadata": metadata,
-    }
-
-
-def update(kind: str, entry: dict[str, Any], removed: bool = False) -> dict[str, Any]:
-    """An update message as the engine sends it (common fields, `{kind}_id`, the item, `removed`)."""
-    return {
-        "type": f"{kind}_update",
-        "session_id": "s",
-        "epoch": "e",
-        "seq": 1,
-        "timestamp": "2025-01-01T00:00:00Z",
-        f"{kind}_id": entry["id"],
-        **entry,
-        "removed": removed,
-    }
-
-
-class Signals:
-    """Counts a model's structural signals; records the rows each one names."""
-
-    def __init__(self, model: QAbstractItemModel) -> None:
-        self.resets = 0
-        self.changed: list[tuple[int, int]] = []
-        self.inserted: list[tuple[int, int]] = []
-        self.removed: list[tuple[int, int]] = []
-        model.modelReset.connect(self._reset)
-        model.dataChanged.connect(self._changed)
-        model.rowsInserted.connect(self._inserted)
-        model.rowsRemoved.connect(self._removed)
-
-    def _reset(self) -> None:
-        self.resets += 1
-
-    def _changed(self, top_left: QModelIndex, bottom_right: QModelIndex, *_roles: object) -> None:
-        assert top_left.column() == 0 and bottom_right.column() == bottom_right.model().columnCount() - 1
-        self.changed.append((top_left.row(), bottom_right.row()))
-
-    def _inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
-        self.inserted.append((first, last))
-
-    def _removed(self, _parent: QModelIndex, first: int, last: int) -> None:
-        self.removed.append((first, last))
-
+pytestmark = OFFSCREEN_NOISE
 
 FEATURES = [
     item("feat-1", "Alpha", "completed", 100.0, "complete", priority="high", components=["a.py", "b.py"]),
@@ -95,33 +39,47 @@ def ids(model: QAbstractItemModel) -> list[str]:
     return [model.index(row, 0).data(ID_ROLE) for row in range(model.rowCount())]
 
 
+def store_with(*entries: dict, kind: str = "feature") -> SessionStore:
+    store = make_store()
+    publish(store, [update(kind, entry) for entry in entries])
+    return store
+
+
 @pytest.fixture
-def features(qapp) -> ItemTableModel:
+def store() -> SessionStore:
+    return store_with(*FEATURES)
+
+
+@pytest.fixture
+def features(qapp, store: SessionStore) -> ItemTableModel:
     model = ItemTableModel("feature")
-    model.load(FEATURES)
+    model.load(store)
     return model
 
 
 @pytest.fixture
-def panel(qtbot) -> ItemsPanel:
+def panel(qtbot, store: SessionStore) -> ItemsPanel:
     widget = ItemsPanel("feature")
     qtbot.addWidget(widget)
-    widget.load({"features": FEATURES, "components": []})
+    widget.load(store)
     return widget
 
 
 # ---------------------------------------------------------------------- model
 
 
-def test_modeltester_on_model_and_proxy(qtmodeltester, features: ItemTableModel) -> None:
+def test_modeltester_on_model_and_proxy(qtmodeltester, features: ItemTableModel, store: SessionStore) -> None:
     proxy = ItemFilterProxy()
     proxy.setSourceModel(features)
     proxy.sort(COL_PROGRESS)
     qtmodeltester.check(features)
     qtmodeltester.check(proxy)
-    features.apply(update("feature", item("feat-2", "beta", "completed", 100.0)))
-    features.apply(update("feature", item("feat-99", "new", "pending", 5.0)))
-    features.apply(update("feature", FEATURES[0], removed=True))
+    batch = [
+        update("feature", item("feat-2", "beta", "completed", 100.0)),
+        update("feature", item("feat-99", "new", "pending", 5.0)),
+        update("feature", FEATURES[0], removed=True),
+    ]
+    feed(features, store, batch)
     proxy.set_text_filter("feat")
     proxy.set_status_filter({"completed", "pending"})
     qtmodeltester.check(features)
@@ -141,50 +99,77 @@ def test_columns_and_roles(features: ItemTableModel) -> None:
     assert features.item_at(3)["metadata"]["tests"] == {"unit": 3, "passing": False}
     components = ItemTableModel("component")
     assert components.columnCount() == 5
-    components.load([item("src/a.py", features=["feat-1", "feat-2"])])
+    components.load(store_with(item("src/a.py", features=["feat-1", "feat-2"]), kind="component"))
     assert components.index(0, 4).data() == "feat-1, feat-2"
 
 
-def test_changed_item_emits_one_data_changed_for_its_row_only(features: ItemTableModel) -> None:
-    signals = Signals(features)
-    assert features.apply(update("feature", item("feat-10", "Gamma", "in_progress", 50.0, "doing")))
-    assert signals.changed == [(2, 2)]
-    assert (signals.resets, signals.inserted, signals.removed) == (0, [], [])
-    assert features.item_at(2)["progress"] == 50.0
-    assert features.index(2, COL_STATUS).data() == "In progress"
+def test_rows_read_the_store(features: ItemTableModel, store: SessionStore) -> None:
+    assert features.item_at(1) is store.items["feature"]["feat-2"]  # no copy of the data in the model
 
 
-def test_unchanged_item_and_other_messages_emit_nothing(features: ItemTableModel) -> None:
+def test_a_batch_emits_one_data_changed_spanning_the_changed_rows(
+    features: ItemTableModel, store: SessionStore
+) -> None:
     signals = Signals(features)
-    assert not features.apply(update("feature", FEATURES[1]))
-    assert not features.apply(update("component", item("feat-1", status="failed")))
-    assert not features.apply({"type": "build_progress", "percent": 10})
-    assert not features.apply(update("feature", item("nope"), removed=True))
+    batch = [
+        update("feature", item("feat-2", "beta", "in_progress", 20.0, "WIP")),
+        update("feature", item("feat-3", "delta", "in_progress", 50.0, "doing")),
+        update("feature", item("feat-2", "beta", "in_progress", 30.0, "WIP")),
+    ]
+    touched = feed(features, store, batch)
+    assert touched
+    assert signals.changed == [(1, 3)]  # rows 1 and 3: one signal for the range, not one per message
+    assert (signals.resets, signals.layouts, signals.inserted, signals.removed) == (0, 0, [], [])
+    assert features.item_at(1)["progress"] == 30.0
+    assert features.index(3, COL_STATUS).data() == "In progress"
+
+
+def test_other_messages_emit_nothing(features: ItemTableModel, store: SessionStore) -> None:
+    signals = Signals(features)
+    batch = [
+        update("component", item("feat-1", status="failed")),
+        terminal("hello"),
+        update("feature", item("nope"), removed=True),
+    ]
+    feed(features, store, batch)
     assert (signals.resets, signals.changed, signals.inserted, signals.removed) == (0, [], [], [])
 
 
-def test_insert_and_remove_keep_the_id_index_right(features: ItemTableModel) -> None:
+def test_inserts_and_removals_come_as_row_ranges(features: ItemTableModel, store: SessionStore) -> None:
     signals = Signals(features)
-    features.apply(update("feature", item("feat-new", "New")))
-    assert signals.inserted == [(4, 4)]
-    assert ids(features) == ["feat-1", "feat-2", "feat-10", "feat-3", "feat-new"]
-    features.apply(update("feature", FEATURES[1], removed=True))
-    assert signals.removed == [(1, 1)]
-    assert ids(features) == ["feat-1", "feat-10", "feat-3", "feat-new"]
+    feed(features, store, [update("feature", item(f"feat-new-{n}")) for n in range(3)])
+    assert signals.inserted == [(4, 6)]  # three new items: one range
+    assert ids(features) == ["feat-1", "feat-2", "feat-10", "feat-3", "feat-new-0", "feat-new-1", "feat-new-2"]
+    batch = [
+        update("feature", FEATURES[1], removed=True),  # row 1
+        update("feature", item("feat-new-1", "New", "completed", 100.0)),  # row 5: changed
+        update("feature", FEATURES[2], removed=True),  # row 2
+        update("feature", item("feat-new-2"), removed=True),  # row 6
+    ]
+    feed(features, store, batch)
+    assert signals.removed == [(6, 6), (1, 2)]  # bottom first, consecutive rows together
+    assert ids(features) == list(store.items["feature"]) == ["feat-1", "feat-3", "feat-new-0", "feat-new-1"]
     assert [features.row_of(i) for i in ids(features)] == [0, 1, 2, 3]
     assert features.row_of("feat-2") is None
-    # The rows after the removed one moved up: an update must still land on the right row.
-    features.apply(update("feature", item("feat-new", "New", "completed", 100.0)))
-    assert signals.changed == [(3, 3)]
+    assert signals.changed == [(3, 3)]  # the changed row, at its row after the removals
+    assert features.item_at(3)["status"] == "completed"
     assert signals.resets == 0
 
 
-def test_load_resets_and_dedupes(features: ItemTableModel) -> None:
+def test_an_item_removed_and_added_again_in_one_batch_follows_the_store_order(
+    features: ItemTableModel, store: SessionStore
+) -> None:
     signals = Signals(features)
-    features.load([item("x"), item("y"), item("x", "second x")])
+    feed(features, store, [update("feature", FEATURES[0], removed=True), update("feature", FEATURES[0])])
+    assert ids(features) == list(store.items["feature"]) == ["feat-2", "feat-10", "feat-3", "feat-1"]
+    assert signals.resets == 0
+
+
+def test_load_resets_once(features: ItemTableModel) -> None:
+    signals = Signals(features)
+    features.load(store_with(item("x"), item("y")))
     assert signals.resets == 1
     assert ids(features) == ["x", "y"]
-    assert features.item_at(0)["name"] == "second x"
 
 
 # ---------------------------------------------------------------------- proxy
@@ -205,7 +190,7 @@ def test_text_filter_is_case_insensitive_over_id_name_and_raw_status(features: I
     assert proxy.rowCount() == 4
 
 
-def test_status_filter_and_live_updates(features: ItemTableModel) -> None:
+def test_status_filter_and_live_updates(features: ItemTableModel, store: SessionStore) -> None:
     proxy = ItemFilterProxy()
     proxy.setSourceModel(features)
     proxy.set_status_filter({"failed"})
@@ -213,16 +198,25 @@ def test_status_filter_and_live_updates(features: ItemTableModel) -> None:
     proxy.set_status_filter({"completed", "in_progress"})
     assert ids(proxy) == ["feat-1", "feat-2"]
     # Dynamic filtering: an item that changes status enters or leaves the view.
-    features.apply(update("feature", item("feat-10", "Gamma", "completed", 100.0)))
+    feed(features, store, [update("feature", item("feat-10", "Gamma", "completed", 100.0))])
     assert ids(proxy) == ["feat-1", "feat-2", "feat-10"]
-    features.apply(update("feature", item("feat-1", "Alpha", "failed", 0.0)))
+    feed(features, store, [update("feature", item("feat-1", "Alpha", "failed", 0.0))])
     assert ids(proxy) == ["feat-2", "feat-10"]
     proxy.set_status_filter(None)
     assert proxy.rowCount() == 4
 
 
-def test_sort_by_progress_is_numeric(features: ItemTableModel) -> None:
-    features.apply(update("feature", item("feat-4", "eps", progress=100.0)))
+def test_text_filter_sees_changed_names(features: ItemTableModel, store: SessionStore) -> None:
+    proxy = ItemFilterProxy()
+    proxy.setSourceModel(features)
+    proxy.set_text_filter("omega")
+    assert ids(proxy) == []
+    feed(features, store, [update("feature", item("feat-2", "Omega"))])
+    assert ids(proxy) == ["feat-2"]  # the searched text of a changed item is not the old one
+
+
+def test_sort_by_progress_is_numeric(features: ItemTableModel, store: SessionStore) -> None:
+    feed(features, store, [update("feature", item("feat-4", "eps", progress=100.0))])
     proxy = ItemFilterProxy()
     proxy.setSourceModel(features)
     proxy.sort(COL_PROGRESS, Qt.SortOrder.AscendingOrder)
@@ -230,7 +224,7 @@ def test_sort_by_progress_is_numeric(features: ItemTableModel) -> None:
     assert progress == [0.0, 9.5, 10.0, 100.0, 100.0]
     assert isinstance(proxy.index(0, COL_PROGRESS).data(SORT_ROLE), float)
     # dynamicSortFilter: a changed progress moves its row.
-    features.apply(update("feature", item("feat-3", "delta", "in_progress", 50.0)))
+    feed(features, store, [update("feature", item("feat-3", "delta", "in_progress", 50.0))])
     progress = [proxy.index(r, COL_PROGRESS).data() for r in range(proxy.rowCount())]
     assert progress == [9.5, 10.0, 50.0, 100.0, 100.0]
 
@@ -248,25 +242,29 @@ def test_sort_by_name_and_natural_id(features: ItemTableModel) -> None:
     assert ids(proxy) == ["feat-3", "feat-2", "feat-10", "feat-1"]
 
 
-def test_ten_thousand_components_take_row_level_updates(qapp) -> None:
+def test_ten_thousand_components_take_one_batch_as_ranges(qapp, qtmodeltester) -> None:
+    store = store_with(*(item(f"src/module_{n}.py", progress=float(n % 101)) for n in range(10_000)), kind="component")
     model = ItemTableModel("component")
-    model.load([item(f"src/module_{n}.py", progress=float(n % 101)) for n in range(10_000)])
+    model.load(store)
     proxy = ItemFilterProxy()
     proxy.setSourceModel(model)
     proxy.sort(COL_PROGRESS)
     signals, proxy_signals = Signals(model), Signals(proxy)
-    for n in range(90):
-        model.apply(update("component", item(f"src/module_{n * 100}.py", status="completed", progress=100.0)))
-    for n in range(5):
-        model.apply(update("component", item(f"src/new_{n}.py")))
-    for n in range(5):
-        model.apply(update("component", item(f"src/module_{n * 7 + 1}.py"), removed=True))
+    batch = [
+        update("component", item(f"src/module_{n * 100}.py", status="completed", progress=100.0)) for n in range(90)
+    ]
+    batch += [update("component", item(f"src/new_{n}.py")) for n in range(5)]
+    batch += [update("component", item(f"src/module_{n * 7 + 1}.py"), removed=True) for n in range(5)]
+    feed(model, store, batch)
     assert signals.resets == proxy_signals.resets == 0
-    assert len(signals.changed) == 90
-    assert len(signals.inserted) == len(signals.removed) == 5
+    assert len(signals.changed) == 1
+    assert signals.inserted == [(9_995, 9_999)]
+    assert signals.removed == [(29, 29), (22, 22), (15, 15), (8, 8), (1, 1)]
     assert model.rowCount() == proxy.rowCount() == 10_000
     assert model.item_at(model.row_of("src/module_8900.py"))["progress"] == 100.0
-    assert all(model.row_of(model.item_at(row)["id"]) == row for row in range(model.rowCount()))
+    assert all(model.row_of(model.key_at(row)) == row for row in range(model.rowCount()))
+    assert ids(model) == list(store.items["component"])
+    qtmodeltester.check(proxy)
 
 
 # ---------------------------------------------------------------------- icons and delegate
@@ -299,7 +297,7 @@ def test_panel_paints_with_the_delegate(panel: ItemsPanel) -> None:
 # ---------------------------------------------------------------------- panel
 
 
-def test_panel_filter_widgets_and_count(panel: ItemsPanel) -> None:
+def test_panel_filter_widgets_and_count(panel: ItemsPanel, store: SessionStore) -> None:
     assert panel.filter_edit.placeholderText() == "Filter… (Ctrl+F)"
     assert panel.filter_edit.isClearButtonEnabled()
     assert panel.table.verticalHeader().isHidden()
@@ -309,7 +307,7 @@ def test_panel_filter_widgets_and_count(panel: ItemsPanel) -> None:
     panel.filter_edit.clear()
     panel.status_combo.setCurrentIndex(panel.status_combo.findText("Failed"))
     assert panel.count_label.text() == "1 of 4"
-    panel.apply(update("feature", item("feat-9", status="failed")))
+    feed(panel, store, [update("feature", item("feat-9", status="failed"))])
     assert panel.count_label.text() == "2 of 5"
     panel.status_combo.setCurrentIndex(panel.status_combo.findText("All"))
     assert panel.count_label.text() == "5 of 5"
@@ -322,7 +320,7 @@ def test_panel_filter_widgets_and_count(panel: ItemsPanel) -> None:
     ]
 
 
-def test_details_show_the_selected_item_and_follow_it(panel: ItemsPanel) -> None:
+def test_details_show_the_selected_item_and_follow_it(panel: ItemsPanel, store: SessionStore) -> None:
     assert "Select a feature" in panel.details.toPlainText()
     panel.table.sortByColumn(COL_PROGRESS, Qt.SortOrder.AscendingOrder)
     panel.table.selectRow(0)  # lowest progress: feat-3
@@ -330,25 +328,28 @@ def test_details_show_the_selected_item_and_follow_it(panel: ItemsPanel) -> None
     assert "feat-3" in text and "broken" in text and "critical" in text
     assert '"unit": 3' in text  # nested metadata, pretty-printed
     # The selected item changes and moves (sorted by progress): the pane follows it.
-    panel.apply(update("feature", item("feat-3", "delta", "in_progress", 60.0, "fixing", owner="sam")))
+    feed(panel, store, [update("feature", item("feat-3", "delta", "in_progress", 60.0, "fixing", owner="sam"))])
     text = panel.details.toPlainText()
     assert "fixing" in text and "sam" in text and "60%" in text
     assert panel.selected_item()["id"] == "feat-3"
     # Another item's change leaves the pane alone; the selected item's removal clears it.
-    panel.apply(update("feature", item("feat-1", "Alpha", "failed")))
+    feed(panel, store, [update("feature", item("feat-1", "Alpha", "failed"))])
     assert "sam" in panel.details.toPlainText()
-    panel.apply(update("feature", item("feat-3"), removed=True))
+    feed(panel, store, [update("feature", item("feat-3"), removed=True)])
     assert "sam" not in panel.details.toPlainText()
+    assert panel.selected_item() is None or panel.selected_item()["id"] != "feat-3"
 
 
-def test_load_keeps_the_selection_and_panel_ignores_other_messages(panel: ItemsPanel) -> None:
+def test_load_keeps_the_selection_and_panel_ignores_other_messages(panel: ItemsPanel, store: SessionStore) -> None:
     panel.table.selectRow(1)
     assert panel.selected_item()["id"] == "feat-2"
-    panel.apply({"type": "terminal_output", "output": "x", "output_type": "stdout", "source": "s"})
-    panel.load({"features": [item("feat-0"), *FEATURES]})
+    feed(panel, store, [terminal("x"), event("source_update", source={"kind": "local"})])
     assert panel.selected_item()["id"] == "feat-2"
+    panel.load(store_with(item("feat-0"), *FEATURES))
+    assert panel.selected_item()["id"] == "feat-2"
+    assert panel.model.row_of("feat-2") == 2
     assert "feat-2" in panel.details.toPlainText()
-    panel.load({})
+    panel.load(make_store())
     assert panel.model.rowCount() == 0
     assert panel.selected_item() is None
 
@@ -363,11 +364,12 @@ def test_focus_filter(qtbot, panel: ItemsPanel) -> None:
 
 
 def test_real_sample_project(qtmodeltester, qtbot, sample_project: Path) -> None:
-    state = read_once(sample_project).snapshot()
+    store = read_once(sample_project).store
+    state = store.snapshot()
     features, components = ItemsPanel("feature"), ItemsPanel("component")
     for widget in (features, components):
         qtbot.addWidget(widget)
-        widget.load(state)
+        widget.load(store)
     assert features.model.rowCount() == features.proxy.rowCount() == 17
     assert components.model.rowCount() == components.proxy.rowCount() == 91
     assert components.count_label.text() == "91 of 91"
