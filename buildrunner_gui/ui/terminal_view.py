@@ -1,15 +1,16 @@
 """The terminal pane: build output with ANSI colours, bounded scrollback, search, copy and follow-the-end.
 
-Fed only through the panel contract (`load(state)`, `apply(message)`). Each batch of output is inserted through one
-QTextCursor edit block, with consecutive same-format text merged into a single insertText call, so a 10,000-line
-message costs one layout pass, not 10,000.
+Fed only through the panel contract (`load(store)`, `apply_batch(batch, store)`). All the `terminal_output`
+messages of a batch are inserted through one QTextCursor edit block, with consecutive same-format text merged into
+a single insertText call, so 2,000 messages (or one 10,000-line message) cost one layout pass, not thousands.
+The scrollback keeps its own last 50,000 lines; the store keeps only the last 1,000, which is what `load` shows.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -41,6 +42,9 @@ from PySide6.QtWidgets import (
 )
 
 from buildrunner_gui.ui.ansi import DEFAULT_STYLE, Style, parse_lines, to_rgb
+
+if TYPE_CHECKING:
+    from ..model.store import SessionStore
 
 MAX_LINES = 50_000
 MAX_MATCHES = 10_000  # beyond this, highlighting costs more than it helps; the count says "10,000+"
@@ -162,7 +166,7 @@ class _SearchField(QLineEdit):
 
 
 class TerminalPanel(QWidget):
-    """Build output of one session. Panel contract: `load(state)`, then `apply(message)` per event."""
+    """Build output of one session. Panel contract: `load(store)`, then `apply_batch(batch, store)`."""
 
     follow_changed = Signal(bool)
 
@@ -227,8 +231,8 @@ class TerminalPanel(QWidget):
 
     # -- panel contract
 
-    def load(self, state: dict[str, Any]) -> None:
-        """Replaces the contents with the snapshot's terminal lines."""
+    def load(self, store: SessionStore) -> None:
+        """Replaces the contents with the store's terminal lines."""
         self._scrolling = True  # clearing resets the scrollbar; that is not the user scrolling
         try:
             self._edit.clear()
@@ -236,16 +240,15 @@ class TerminalPanel(QWidget):
             self._scrolling = False
         self._reset_state()
         self._matches, self._current = [], -1
-        lines = state.get("terminal") or []
-        self._append((e.get("output", ""), e.get("output_type", "stdout"), e.get("source", "")) for e in lines)
+        self._append((line["output"], line["output_type"], line["source"]) for line in store.terminal)
         self._on_query_changed(self.search_field.text())
         if self._follow:
             self._scroll_to_end()
 
-    def apply(self, message: dict[str, Any]) -> None:
-        if message.get("type") != "terminal_output":
-            return
-        self._append([(message.get("output", ""), message.get("output_type", "stdout"), message.get("source", ""))])
+    def apply_batch(self, batch: Sequence[dict[str, Any]], store: SessionStore) -> None:
+        output = [(m["output"], m["output_type"], m["source"]) for m in batch if m["type"] == "terminal_output"]
+        if output:
+            self._append(output)
 
     # -- public API
 

@@ -15,6 +15,10 @@ from buildrunner_gui.ui import terminal_view
 from buildrunner_gui.ui.ansi import DEFAULT_STYLE, Run, Style, apply_sgr, palette_rgb, parse_lines, strip_ansi
 from buildrunner_gui.ui.terminal_view import INFO, KIND, MAX_LINES, SOURCE, STDERR, STDOUT, TerminalPanel
 
+from .feeding import OFFSCREEN_NOISE, error, event, feed, make_store, publish, terminal
+
+pytestmark = OFFSCREEN_NOISE
+
 # -- ANSI parser
 
 
@@ -117,8 +121,12 @@ def test_parser_never_fails_and_leaves_no_control_characters(text: str) -> None:
 # -- the panel
 
 
-def out(text: str, output_type: str = "stdout", source: str = "log:build.log") -> dict[str, Any]:
-    return {"type": "terminal_output", "output": text, "output_type": output_type, "source": source}
+out = terminal
+
+
+def put(panel: TerminalPanel, *messages: dict[str, Any]) -> None:
+    """One batch, as the session view hands it over (the terminal reads the messages, not the store)."""
+    feed(panel, make_store(), messages)
 
 
 def numbered(start: int, count: int) -> str:
@@ -153,9 +161,9 @@ def at_end(panel: TerminalPanel) -> bool:
 
 
 def test_stdout_stderr_and_info_are_styled_differently(panel: TerminalPanel) -> None:
-    panel.apply(out("normal"))
-    panel.apply(out("boom", "stderr"))
-    panel.apply(out("watching", "info"))
+    put(panel, out("normal"))
+    put(panel, out("boom", "stderr"))
+    put(panel, out("watching", "info"))
     assert blocks(panel) == ["── log:build.log ──", "normal", "boom", "watching"]
     separator, stdout, stderr, info = (fragment_format(panel, n) for n in range(4))
     assert [f.intProperty(KIND) for f in (separator, stdout, stderr, info)] == [SOURCE, STDOUT, STDERR, INFO]
@@ -168,8 +176,8 @@ def test_stdout_stderr_and_info_are_styled_differently(panel: TerminalPanel) -> 
 
 
 def test_stderr_lines_carry_a_gutter_marker(panel: TerminalPanel) -> None:
-    panel.apply(out("fine\nfine"))
-    panel.apply(out("bad\nbad", "stderr"))
+    put(panel, out("fine\nfine"))
+    put(panel, out("bad\nbad", "stderr"))
     edit = panel.text_edit()
     image = edit.grab().toImage()
     x = edit.contentsRect().left() + 2
@@ -182,36 +190,36 @@ def test_stderr_lines_carry_a_gutter_marker(panel: TerminalPanel) -> None:
 
 
 def test_ansi_colours_become_char_formats(panel: TerminalPanel) -> None:
-    panel.apply(out("\x1b[32mok\x1b[0m and \x1b[1;38;5;208mwarn\x1b[0m", source=""))
+    put(panel, out("\x1b[32mok\x1b[0m and \x1b[1;38;5;208mwarn\x1b[0m", source=""))
     assert blocks(panel) == ["ok and warn"]  # no source, no separator
     ok, plain, warn = (fragment_format(panel, 0, i) for i in range(3))
     assert ok.foreground().color() == QColor(*palette_rgb(2))
     assert plain.foreground().style() == Qt.BrushStyle.NoBrush
     assert warn.foreground().color() == QColor(255, 135, 0) and warn.fontWeight() == QFont.Weight.Bold
-    panel.apply(out("\x1b[41mfirst", "stderr", source=""))
-    panel.apply(out("second", "stderr", source=""))  # colour state carries on within a stream
+    put(panel, out("\x1b[41mfirst", "stderr", source=""))
+    put(panel, out("second", "stderr", source=""))  # colour state carries on within a stream
     assert fragment_format(panel, 2).background().color() == QColor(*palette_rgb(1))
 
 
 def test_source_separator_only_when_the_source_changes(panel: TerminalPanel) -> None:
-    panel.apply(out("a", source="log:a.log"))
-    panel.apply(out("b", source="log:a.log"))
-    panel.apply(out("c", "stderr", source="log:a.log"))
-    panel.apply(out("d", "info", source="monitor"))
-    panel.apply(out("e", source="log:a.log"))
+    put(panel, out("a", source="log:a.log"))
+    put(panel, out("b", source="log:a.log"))
+    put(panel, out("c", "stderr", source="log:a.log"))
+    put(panel, out("d", "info", source="monitor"))
+    put(panel, out("e", source="log:a.log"))
     assert blocks(panel) == ["── log:a.log ──", "a", "b", "c", "── monitor ──", "d", "── log:a.log ──", "e"]
     assert panel.line_count() == 5
 
 
 def test_carriage_return_redraw_in_the_panel(panel: TerminalPanel) -> None:
-    panel.apply(out("10%\r20%\r30%\ndone\r\n", source=""))
+    put(panel, out("10%\r20%\r30%\ndone\r\n", source=""))
     assert blocks(panel) == ["30%", "done"]
 
 
 def test_scrollback_is_bounded_and_reports_dropped_lines(panel: TerminalPanel) -> None:
     assert panel.dropped_label.isHidden()
     for k in range(3):
-        panel.apply(out(numbered(k * 20_000, 20_000)))
+        put(panel, out(numbered(k * 20_000, 20_000)))
     assert panel.line_count() == MAX_LINES == 50_000
     assert panel.dropped_count() == 10_000  # the separator that scrolled off is not an output line
     assert blocks(panel)[0] == "line 10000" and blocks(panel)[-1] == "line 59999"
@@ -230,22 +238,22 @@ def test_a_big_message_is_one_edit(panel: TerminalPanel, monkeypatch: pytest.Mon
     monkeypatch.setattr(terminal_view, "QTextCursor", CountingCursor)
     changes: list[int] = []
     panel.text_edit().document().contentsChange.connect(lambda *args: changes.append(1))
-    panel.apply(out(numbered(0, 10_000), source=""))
+    put(panel, out(numbered(0, 10_000), source=""))
     assert panel.line_count() == 10_000
     assert len(changes) == 1  # one edit block: one layout pass
     assert len(inserts) == 1  # same-format lines are merged into a single insertText
 
 
 def test_matches_in_dropped_lines_go_away(panel: TerminalPanel, qtbot: Any) -> None:
-    panel.apply(out("needle\n" + numbered(0, MAX_LINES - 1), source=""))
+    put(panel, out("needle\n" + numbered(0, MAX_LINES - 1), source=""))
     qtbot.keyClicks(panel.search_field, "needle")
     assert panel.search_status.text() == "1 of 1"
-    panel.apply(out("more", source=""))
+    put(panel, out("more", source=""))
     assert panel.search_status.text() == "not found" and panel.text_edit().extraSelections() == []
 
 
 def test_search_finds_and_cycles(panel: TerminalPanel, qtbot: Any) -> None:
-    panel.apply(out("alpha needle\nbeta\nNEEDLE gamma\nneedle"))
+    put(panel, out("alpha needle\nbeta\nNEEDLE gamma\nneedle"))
     panel.focus_search()
     qtbot.keyClicks(panel.search_field, "needle")
     edit = panel.text_edit()
@@ -263,7 +271,7 @@ def test_search_finds_and_cycles(panel: TerminalPanel, qtbot: Any) -> None:
     # The current match is highlighted differently from the others.
     formats = {sel.cursor.blockNumber(): sel.format.background().color() for sel in edit.extraSelections()}
     assert formats[4] != formats[1] and formats[1] == formats[3]
-    panel.apply(out("one more needle"))
+    put(panel, out("one more needle"))
     assert panel.search_status.text() == "3 of 4"
     qtbot.keyClicks(panel.search_field, "zzz")
     assert panel.search_status.text() == "not found" and edit.extraSelections() == []
@@ -274,13 +282,13 @@ def test_search_finds_and_cycles(panel: TerminalPanel, qtbot: Any) -> None:
 def test_follow_keeps_the_end_in_view(panel: TerminalPanel) -> None:
     assert panel.is_following() and panel.follow_button.isChecked()
     for k in range(3):
-        panel.apply(out(numbered(k * 500, 500)))
+        put(panel, out(numbered(k * 500, 500)))
         assert at_end(panel)
     assert panel.text_edit().verticalScrollBar().maximum() > 0
 
 
 def test_scrolling_up_stops_following_and_jump_to_end_resumes(panel: TerminalPanel, qtbot: Any) -> None:
-    panel.apply(out(numbered(0, 1_000)))
+    put(panel, out(numbered(0, 1_000)))
     edit = panel.text_edit()
     bar = edit.verticalScrollBar()
     with qtbot.waitSignal(panel.follow_changed) as blocker:
@@ -288,40 +296,40 @@ def test_scrolling_up_stops_following_and_jump_to_end_resumes(panel: TerminalPan
     assert blocker.args == [False]
     assert not panel.is_following() and not panel.follow_button.isChecked()
     value, top = bar.value(), edit.firstVisibleBlock().text()
-    panel.apply(out(numbered(1_000, 1_000)))
+    put(panel, out(numbered(1_000, 1_000)))
     assert bar.value() == value and edit.firstVisibleBlock().text() == top
     assert not at_end(panel)
     qtbot.mouseClick(panel.jump_button, Qt.MouseButton.LeftButton)
     assert panel.is_following() and panel.follow_button.isChecked() and at_end(panel)
-    panel.apply(out(numbered(2_000, 100)))
+    put(panel, out(numbered(2_000, 100)))
     assert at_end(panel)
 
 
 def test_follow_button_toggles(panel: TerminalPanel, qtbot: Any) -> None:
-    panel.apply(out(numbered(0, 1_000)))
+    put(panel, out(numbered(0, 1_000)))
     qtbot.mouseClick(panel.follow_button, Qt.MouseButton.LeftButton)
     assert not panel.is_following()
     top = panel.text_edit().firstVisibleBlock().text()
-    panel.apply(out(numbered(1_000, 10)))
+    put(panel, out(numbered(1_000, 10)))
     assert panel.text_edit().firstVisibleBlock().text() == top
 
 
 def test_view_stays_put_while_scrollback_is_trimmed(panel: TerminalPanel) -> None:
-    panel.apply(out(numbered(0, MAX_LINES), source=""))
+    put(panel, out(numbered(0, MAX_LINES), source=""))
     edit = panel.text_edit()
     block = edit.document().findBlockByNumber(30_000)
     edit.verticalScrollBar().setValue(block.firstLineNumber())
     assert not panel.is_following()
     top = edit.firstVisibleBlock().text()
     assert top == "line 30000"
-    panel.apply(out(numbered(MAX_LINES, 5_000), source=""))
+    put(panel, out(numbered(MAX_LINES, 5_000), source=""))
     assert panel.dropped_count() == 5_000
     assert edit.firstVisibleBlock().text() == top
 
 
 def test_copy_all_and_ctrl_c(panel: TerminalPanel, qtbot: Any) -> None:
-    panel.apply(out("first\nsecond"))
-    panel.apply(out("oops", "stderr"))
+    put(panel, out("first\nsecond"))
+    put(panel, out("oops", "stderr"))
     clipboard = QApplication.clipboard()
     panel.copy_all_action.trigger()
     assert clipboard.text() == "── log:build.log ──\nfirst\nsecond\noops"
@@ -344,27 +352,34 @@ def test_context_menu_offers_copy_all(panel: TerminalPanel) -> None:
     menu.close()
 
 
+def test_a_batch_of_messages_is_one_edit(panel: TerminalPanel) -> None:
+    changes: list[int] = []
+    panel.text_edit().document().contentsChange.connect(lambda *args: changes.append(1))
+    put(panel, *(out(f"line {i}", "stderr" if i % 10 == 0 else "stdout") for i in range(2_000)))
+    assert len(changes) == 1  # 2,000 messages, one edit block: one layout pass
+    assert panel.line_count() == 2_000
+    assert blocks(panel)[1:3] == ["line 0", "line 1"]
+    assert fragment_format(panel, 1).intProperty(KIND) == STDERR
+    assert fragment_format(panel, 2).intProperty(KIND) == STDOUT
+
+
 def test_load_replaces_the_content(panel: TerminalPanel) -> None:
     for k in range(2):
-        panel.apply(out(numbered(k * 30_000, 30_000)))
+        put(panel, out(numbered(k * 30_000, 30_000)))
     assert panel.dropped_count() > 0
-    state = {
-        "terminal": [
-            {"output": "from snapshot", "output_type": "stdout", "source": "log:b.log", "timestamp": "t"},
-            {"output": "warning", "output_type": "stderr", "source": "log:b.log", "timestamp": "t"},
-        ]
-    }
-    panel.load(state)
+    store = make_store()
+    publish(store, [out("from snapshot", source="log:b.log"), out("warning", "stderr", source="log:b.log")])
+    panel.load(store)
     assert blocks(panel) == ["── log:b.log ──", "from snapshot", "warning"]
     assert fragment_format(panel, 2).intProperty(KIND) == STDERR
     assert panel.line_count() == 2 and panel.dropped_count() == 0 and panel.dropped_label.isHidden()
-    panel.load({"terminal": []})
+    panel.load(make_store())
     assert panel.text() == "" and panel.line_count() == 0
-    panel.apply(out("again"))
+    put(panel, out("again"))
     assert blocks(panel) == ["── log:build.log ──", "again"]
 
 
 def test_other_messages_are_ignored(panel: TerminalPanel) -> None:
-    panel.apply({"type": "build_progress", "total": 3, "completed": 1, "percent": 33.3, "status": "running"})
-    panel.apply({"type": "error", "error_message": "x", "error_type": "y", "file_path": None})
+    progress = {"total": 3, "completed": 1, "percent": 33.3, "status": "in_progress", "tasks_completed": 0}
+    put(panel, event("build_progress", **progress, files_created=0), error("x"))
     assert panel.line_count() == 0 and panel.text() == ""
