@@ -19,8 +19,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
-from ..model.catch_up import events_between
 from ..model.clock import utc_now_iso
+from ..model.follow import UpstreamFollower
 from ..model.messages import Message, SourceOut, SourceState
 from ..model.store import SessionStore
 from .source import BatchCallback, Notify
@@ -54,8 +54,7 @@ class RemoteSource:
         self.reloads: Subscribers[Notify] = Subscribers()
         self.ready: Subscribers[Notify] = Subscribers()
         self.last_error = ""
-        self._upstream_epoch: str | None = None
-        self._upstream_seq = -1
+        self._follower = UpstreamFollower(self.store)
         self._loaded = False
         self._pending: list[Message] = []
         self._flush_scheduled = False
@@ -130,39 +129,27 @@ class RemoteSource:
             open_timeout=10,
         ) as socket:
             self.last_error = ""
-            if self._upstream_epoch is not None:
-                resume = {"type": "resume", "epoch": self._upstream_epoch, "last_seq": self._upstream_seq}
+            resume = self._follower.resume_request()
+            if resume is not None:
                 await socket.send(json.dumps(resume))
             async for frame in socket:
                 self._receive(json.loads(frame))
 
     def _receive(self, message: Message) -> None:
-        kind = message.get("type")
-        if kind == "status":
-            self._flush()
+        if message.get("type") == "status":
+            self._flush()  # events before the status first, in order
             self._reload(message)
-        elif kind in ("connection", "pong", "subscribed"):
-            return
-        elif kind == "source_update":  # an event upstream, but this mirror's own source is its own to say
-            if message.get("epoch") == self._upstream_epoch:
-                self._upstream_seq = max(self._upstream_seq, message.get("seq", -1))
-        elif message.get("epoch") == self._upstream_epoch and message.get("seq", -1) > self._upstream_seq:
-            # An `error` answer to our own input carries the current seq, so only error events get this far.
-            self._upstream_seq = message["seq"]
+        elif self._follower.take_event(message):
             self._pending.append(message)
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 asyncio.get_running_loop().call_soon(self._flush)
 
     def _reload(self, status: Message) -> None:
-        if status["epoch"] == self._upstream_epoch and status["seq"] <= self._upstream_seq:
-            self._set_state("live")
-            return  # nothing new in it
-        self._upstream_epoch, self._upstream_seq = status["epoch"], status["seq"]
-        state = status["state"]
-        catch_up = events_between(self.store.snapshot(), state, utc_now_iso())
-        published = self.store.reload(state, catch_up)
+        published = self._follower.take_status(status)
         self._set_state("live")
+        if published is None:
+            return  # nothing new in it
         self.reloads.emit()
         if published:
             self.batches.emit(published)
