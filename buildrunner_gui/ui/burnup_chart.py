@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import pairwise
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 Point = tuple[datetime, float]
 
 
+@lru_cache(maxsize=4096)  # panels re-read the same stamps from the store on every batch and every paint
 def parse_timestamp(text: str | None) -> datetime | None:
     """An ISO-8601 timestamp from a message or snapshot (`...Z` or naive local time), or None."""
     if not text:

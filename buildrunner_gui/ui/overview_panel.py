@@ -1,10 +1,15 @@
-"""The session overview: project, status badge, overall progress, counts, last update and the burn-up chart."""
+"""The session overview: project, status badge, overall progress, counts, last update and the burn-up chart.
+
+Everything shown is read from the store once per batch (its figures are kept incrementally there), so a batch of
+10,000 item updates costs a few label updates here, not a re-count per message.
+"""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QColor, QHideEvent, QPainter, QPaintEvent, QPalette, QPen, QPolygonF, QShowEvent
@@ -12,6 +17,9 @@ from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QV
 
 from .burnup_chart import BurnUpChart, parse_timestamp
 from .panel import Message
+
+if TYPE_CHECKING:
+    from ..model.store import SessionStore
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; the shape and text carry the meaning too.
 STATUS_COLOURS: dict[str, str] = {
@@ -23,6 +31,7 @@ STATUS_COLOURS: dict[str, str] = {
 STATUS_TEXT = {"in_progress": "In progress", "completed": "Completed", "failed": "Failed", "pending": "Pending"}
 REFRESH_MS = 30_000
 HISTORY_POINTS = 2_000  # one point per build_progress message; bounded for very long sessions
+_SHOWN_TYPES = frozenset(("component_update", "feature_update", "checkpoint_update", "build_progress"))
 
 
 def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
@@ -135,10 +144,6 @@ class OverviewPanel(QWidget):
         self._timer.timeout.connect(self._show_last_update)
 
         self._project_key: tuple[str, str] | None = None
-        self._features: dict[str, str] = {}  # id -> normalised status
-        self._components: dict[str, str] = {}
-        self._checkpoints: set[str] = set()
-        self._progress: dict[str, Any] = {}
         self._history: deque[tuple[datetime, float]] = deque(maxlen=HISTORY_POINTS)
         self._marks: list[datetime] = []  # checkpoint times, drawn as ticks (their completion is unknown)
         self._last_update: datetime | None = None
@@ -147,74 +152,43 @@ class OverviewPanel(QWidget):
 
     # ---------------------------------------------------------------- panel contract
 
-    def load(self, state: dict[str, Any]) -> None:
-        project = state.get("project", {})
-        key = (project.get("name", ""), project.get("path", ""))
-        self.name_label.setText(key[0])
-        self.path_label.setText(key[1])
-        self._features = {item["id"]: item["status"] for item in state.get("features", [])}
-        self._components = {item["id"]: item["status"] for item in state.get("components", [])}
-        checkpoints = state.get("checkpoints", [])
-        self._checkpoints = {row["checkpoint_id"] for row in checkpoints}
-        progress = state.get("progress", {})
-        percent = float(progress.get("percent", 0.0))
-        times = [t for t in (parse_timestamp(row.get("timestamp")) for row in checkpoints) if t is not None]
+    def load(self, store: SessionStore) -> None:
+        key = self._show_project(store)
+        percent = float(store.progress["percent"])
+        self._marks = _checkpoint_times(store)
         if key == self._project_key and self._history:
-            # A re-sync of the same session (e.g. a mirror that fell behind): keep the history seen so far.
+            # A reload of the same session (e.g. a mirror that fell behind): keep the history seen so far.
             if self._history[-1][1] != percent:
                 self._history.append((datetime.now(UTC), percent))
         else:
-            # Snapshot checkpoints carry no completion, so earlier values are unknown: the chart gets one known
-            # value (the current percent, at the last checkpoint's time) and the checkpoint times as bare marks,
-            # rather than invented percentages. build_progress messages add real points from then on.
+            # Checkpoints carry no completion, so earlier values are unknown: the chart gets one known value (the
+            # current percent, at the last checkpoint's time) and the checkpoint times as bare marks, rather than
+            # invented percentages. build_progress messages add real points from then on.
             self._history.clear()
-            self._history.append((times[-1] if times else datetime.now(UTC), percent))
+            self._history.append((self._marks[-1] if self._marks else datetime.now(UTC), percent))
         self._project_key = key
-        self._marks = times
-        stamps = [
-            parse_timestamp(rows[-1].get("timestamp"))
-            for rows in (checkpoints, state.get("files", []), state.get("errors", []))
-            if rows
-        ]
-        self._last_update = max((s for s in stamps if s is not None), default=None)
-        self._show_progress(progress)
-        self._show_counts()
+        self._show_store(store)
         self._show_history()
-        self._show_last_update()
 
-    def apply(self, message: Message) -> None:
-        kind = message.get("type")
-        if kind in (
-            "component_update",
-            "feature_update",
-            "checkpoint_update",
-            "build_progress",
-            "file_change",
-            "error",
-        ):
-            self._last_update = parse_timestamp(message.get("timestamp")) or datetime.now(UTC)
-            self._show_last_update()
-        if kind == "build_progress":
-            self._show_progress(message)
-            self._history.append((datetime.now(UTC), float(message.get("percent", 0.0))))
+    def apply_batch(self, batch: Sequence[Message], store: SessionStore) -> None:
+        shown = False
+        history = False
+        for message in batch:
+            kind = message["type"]
+            if kind == "build_progress":
+                moment = parse_timestamp(message["timestamp"]) or datetime.now(UTC)
+                self._history.append((moment, float(message["percent"])))
+                history = True
+            elif kind == "checkpoint_update":
+                history = True
+            shown = shown or kind in _SHOWN_TYPES
+        if not shown:
+            return
+        if history:
+            self._marks = _checkpoint_times(store)
             self._show_history()
-        elif kind in ("feature_update", "component_update"):
-            table = self._features if kind == "feature_update" else self._components
-            item_id = message.get("feature_id" if kind == "feature_update" else "component_id", "")
-            if message.get("removed"):
-                table.pop(item_id, None)
-            else:
-                table[item_id] = message.get("status", "pending")
-            self._show_counts()
-        elif kind == "checkpoint_update":
-            if message.get("removed"):
-                self._checkpoints.discard(message.get("checkpoint_id", ""))
-            elif message.get("checkpoint_id", "") not in self._checkpoints:
-                self._checkpoints.add(message.get("checkpoint_id", ""))
-                # The message does not carry the checkpoint's own time: mark the moment it was seen.
-                self._marks.append(self._last_update or datetime.now(UTC))
-                self._show_history()
-            self._show_counts()
+        self._show_project(store)
+        self._show_store(store)
 
     # ---------------------------------------------------------------- views
 
@@ -229,13 +203,24 @@ class OverviewPanel(QWidget):
         self.badge.set_status(str(self._progress["status"] or "pending"))
         self._show_counts()
 
+    def _show_project(self, store: SessionStore) -> tuple[str, str]:
+        key = (store.project.get("name") or "", store.project.get("path") or "")
+        self.name_label.setText(key[0])
+        self.path_label.setText(key[1])
+        return key
+
+    def _show_store(self, store: SessionStore) -> None:
+        self._show_progress(store.progress)
+        for key, kind in (("features", "feature"), ("components", "component")):
+            stats = store.stats(kind)
+            self.count_labels[key].setText(f"{stats['completed']} / {stats['total']} completed")
+        self.count_labels["checkpoints"].setText(str(len(store.checkpoints)))
+        self._last_update = parse_timestamp(store.last_change)
+        self._show_last_update()
+
     def _show_counts(self) -> None:
-        for key, table in (("features", self._features), ("components", self._components)):
-            done = sum(1 for status in table.values() if status == "completed")
-            self.count_labels[key].setText(f"{done} / {len(table)} completed")
         self.count_labels["tasks"].setText(str(self._progress.get("tasks_completed", 0)))
         self.count_labels["files"].setText(str(self._progress.get("files_created", 0)))
-        self.count_labels["checkpoints"].setText(str(len(self._checkpoints)))
 
     def _show_history(self) -> None:
         self.chart.set_points(list(self._history))
@@ -258,3 +243,9 @@ class OverviewPanel(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._timer.stop()
         super().closeEvent(event)
+
+
+def _checkpoint_times(store: SessionStore) -> list[datetime]:
+    """The checkpoints' own times, oldest first (re-read whole when one changes; parsing is cached)."""
+    times = (parse_timestamp(row["timestamp"]) for row in store.ordered_checkpoints())
+    return [moment for moment in times if moment is not None]
