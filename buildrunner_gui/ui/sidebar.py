@@ -1,67 +1,61 @@
-"""The list of monitored projects: a status icon and the percent of each."""
+"""The list of monitored projects: a status icon and the percent of each (a list view over SessionListModel)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Signal
+from PySide6.QtWidgets import QListView, QWidget
 
-from .status_style import status_icon
-
-_STATUS_WORDS = {"completed": "completed", "in_progress": "building", "pending": "pending", "failed": "failed"}
+from .session_list_model import SESSION_ROLE, SessionListModel, SessionRow
 
 
-class SessionList(QListWidget):
+class SessionList(QListView):
     session_selected = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.sessions = SessionListModel(self)
+        self.setModel(self.sessions)
         self.setMinimumWidth(180)
         self.setAccessibleName("Projects")
-        self.currentItemChanged.connect(self._on_current)
+        self.setUniformItemSizes(True)
+        self.selectionModel().currentChanged.connect(self._on_current)
 
     def add_session(self, session_id: str, name: str, status: str, percent: float, tooltip: str) -> None:
-        item = QListWidgetItem()
-        item.setData(Qt.ItemDataRole.UserRole, session_id)
-        item.setToolTip(tooltip)
-        self.addItem(item)
-        self.update_session(session_id, name, status, percent)
+        self.sessions.add(session_id, SessionRow(name, status, percent, tooltip))
         if self.count() == 1:
-            self.setCurrentItem(item)
+            self.select(session_id)
 
     def update_session(self, session_id: str, name: str, status: str, percent: float) -> None:
-        item = self._item(session_id)
-        if item is None:
-            return
-        item.setText(f"{name}\n{percent:.1f}% · {_STATUS_WORDS.get(status, status)}")
-        item.setIcon(status_icon(status, 20))
-        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{name}, {percent:.0f} percent, {status}")
+        self.sessions.update(session_id, name, status, percent)
 
     def remove_session(self, session_id: str) -> None:
-        item = self._item(session_id)
-        if item is not None:
-            self.takeItem(self.row(item))
+        self.sessions.remove(session_id)
+
+    def count(self) -> int:
+        return self.sessions.rowCount()
+
+    def session_ids(self) -> list[str]:
+        return self.sessions.keys()
 
     def current_session(self) -> str | None:
-        item = self.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        index = self.currentIndex()
+        return index.data(SESSION_ROLE) if index.isValid() else None
 
     def select(self, session_id: str) -> None:
-        item = self._item(session_id)
-        if item is not None:
-            self.setCurrentItem(item)
+        row = self.sessions.row_of(session_id)
+        if row is not None:
+            self._set_current_row(row)
 
     def step(self, delta: int) -> None:
         """Next/previous project, wrapping around."""
         if self.count():
-            self.setCurrentRow((self.currentRow() + delta) % self.count())
+            current = self.currentIndex()
+            self._set_current_row(((current.row() if current.isValid() else -1) + delta) % self.count())
 
-    def _item(self, session_id: str) -> QListWidgetItem | None:
-        for row in range(self.count()):
-            item = self.item(row)
-            if item.data(Qt.ItemDataRole.UserRole) == session_id:
-                return item
-        return None
+    def _set_current_row(self, row: int) -> None:
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
+        self.selectionModel().setCurrentIndex(self.sessions.index(row, 0), flags)
 
-    def _on_current(self, current: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
-        if current is not None:
-            self.session_selected.emit(current.data(Qt.ItemDataRole.UserRole))
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.session_selected.emit(current.data(SESSION_ROLE))
