@@ -1,8 +1,8 @@
-"""All panels of one session, as tabs. It only routes: the snapshot to every panel, each message to all."""
+"""All panels of one session, as tabs. It only routes: the store to every panel, each batch to all."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
@@ -12,9 +12,11 @@ from .checkpoints_panel import CheckpointsPanel
 from .documents_panel import DocumentsPanel
 from .items_panel import ItemsPanel
 from .overview_panel import OverviewPanel
+from .panel import Batch, SessionPanel
 from .terminal_view import TerminalPanel
 
-Message = dict[str, Any]
+if TYPE_CHECKING:
+    from ..model.store import SessionStore
 
 
 class SessionView(QWidget):
@@ -48,18 +50,22 @@ class SessionView(QWidget):
             (self.activity, "Acti&vity"),
         ]
 
-    def load(self, state: dict[str, Any]) -> None:
-        project_folder = state["project"].get("path") or ""
-        if project_folder:
-            self.artifacts.set_project_folder(project_folder)
-        for panel, _ in self.panels_with_titles():
-            panel.load(state)  # type: ignore[attr-defined]
+    def panels(self) -> list[SessionPanel]:
+        return [panel for panel, _ in self.panels_with_titles()]  # type: ignore[misc]
 
-    def apply_batch(self, batch: list[Message]) -> None:
-        panels = [panel for panel, _ in self.panels_with_titles()]
-        for message in batch:
-            for panel in panels:
-                panel.apply(message)  # type: ignore[attr-defined]
+    def load(self, store: SessionStore) -> None:
+        """The whole state: at start, and after a mirror reloaded it."""
+        # Only a local project's files are on this machine: a mirror's path names a folder on the sender's.
+        local = store.source.get("kind") == "local"
+        self.artifacts.set_project_folder((store.project.get("path") or None) if local else None)
+        for panel in self.panels():
+            panel.load(store)
+
+    def apply_batch(self, batch: Batch, store: SessionStore) -> None:
+        """Event messages just published, in seq order; `store` has already applied them all."""
+        if batch:
+            for panel in self.panels():
+                panel.apply_batch(batch, store)
 
     def focus_filter(self) -> None:
         """Ctrl+F: the filter of the table shown, else the terminal's search."""

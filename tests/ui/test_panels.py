@@ -1,4 +1,4 @@
-"""The session panels on real data: a snapshot of a copy of br3-sample, then real engine messages from file edits."""
+"""The session panels on real data: a store read from a copy of br3-sample, then real engine batches from file edits."""
 
 from __future__ import annotations
 
@@ -12,23 +12,31 @@ from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QImage
 from PySide6.QtWidgets import QWidget
 
-from buildrunner_gui.model.engine import SessionEngine, iso
+from buildrunner_gui.model.clock import iso
+from buildrunner_gui.model.engine import SessionEngine
 from buildrunner_gui.model.messages import SERVER_MESSAGE
+from buildrunner_gui.model.store import SessionStore
 from buildrunner_gui.sources.oneshot import read_once
 from buildrunner_gui.sources.reader import ProjectReader
 from buildrunner_gui.ui.activity_panel import ERROR_ROWS, FILE_ROWS, ActivityPanel
 from buildrunner_gui.ui.artifacts_panel import ArtifactsPanel
 from buildrunner_gui.ui.burnup_chart import BurnUpChart
+from buildrunner_gui.ui.checkpoint_model import local_time
 from buildrunner_gui.ui.checkpoints_panel import CheckpointsPanel
 from buildrunner_gui.ui.documents_panel import TRUNCATED_NOTE, DocumentsPanel
 from buildrunner_gui.ui.overview_panel import OverviewPanel, relative_time
 
+from .feeding import OFFSCREEN_NOISE, Signals, error, feed, file_change, item, make_store, update
+
+pytestmark = OFFSCREEN_NOISE
+
 Message = dict[str, Any]
 NEW_CHECKPOINT = ".buildrunner/checkpoints/checkpoint_20251118_100000_000001.json"
+NEW_ID = "checkpoint_20251118_100000_000001"
 
 
 class LiveProject:
-    """The same reader + engine pair `read_once` builds, kept so that file edits produce real event messages.
+    """The same reader + engine pair `read_once` builds, kept so that file edits produce real event batches.
 
     Its clock is real time that always moves forward by at least 1 ms per batch: batches a test makes within one
     millisecond would otherwise share a timestamp, and a snapshot could not tell their order."""
@@ -40,12 +48,13 @@ class LiveProject:
         self.reader = ProjectReader(str(folder))
         self.engine.apply(self.reader.scan())
 
+    @property
+    def store(self) -> SessionStore:
+        return self.engine.store
+
     def _tick(self) -> str:
         self._last = max(datetime.now(UTC), self._last + timedelta(milliseconds=1))
         return iso(self._last)
-
-    def snapshot(self) -> dict[str, Any]:
-        return self.engine.snapshot()
 
     def write(self, rel: str, text: str) -> list[Message]:
         path = self.folder / rel
@@ -65,8 +74,8 @@ class LiveProject:
 
 
 @pytest.fixture
-def state(sample_project: Path) -> dict[str, Any]:
-    return read_once(sample_project).snapshot()
+def store(sample_project: Path) -> SessionStore:
+    return read_once(sample_project).store
 
 
 @pytest.fixture
@@ -74,9 +83,9 @@ def live(sample_project: Path) -> LiveProject:
     return LiveProject(sample_project)
 
 
-def feed(panel: Any, messages: list[Message]) -> None:
-    for message in messages:
-        panel.apply(message)
+def give(panel: Any, live: LiveProject, batch: list[Message]) -> None:
+    """A batch the engine just published (the store has applied it), handed over as the session view does."""
+    panel.apply_batch(batch, live.store)
 
 
 def add_widget(qtbot, widget: QWidget) -> QWidget:
@@ -87,7 +96,7 @@ def add_widget(qtbot, widget: QWidget) -> QWidget:
 
 def checkpoint_json(completion: float | None = None, status: str = "created") -> str:
     body: dict[str, Any] = {
-        "id": "checkpoint_20251118_100000_000001",
+        "id": NEW_ID,
         "timestamp": "2025-11-18T10:00:00",
         "phase": "build_5a_start",
         "tasks_completed": ["task-a", "task-b"],
@@ -130,9 +139,9 @@ def test_burnup_chart_accepts_naive_and_aware_times_together(qtbot) -> None:
 # ---------------------------------------------------------------- overview
 
 
-def test_overview_loads_the_snapshot(qtbot, state: dict[str, Any], sample_project: Path) -> None:
+def test_overview_loads_the_store(qtbot, store: SessionStore, sample_project: Path) -> None:
     panel = add_widget(qtbot, OverviewPanel())
-    panel.load(state)
+    panel.load(store)
     assert panel.name_label.text() == "BuildRunner3"
     assert panel.path_label.text() == str(sample_project)
     assert panel.progress_bar.format() == "99.1%"
@@ -151,11 +160,11 @@ def test_overview_loads_the_snapshot(qtbot, state: dict[str, Any], sample_projec
 
 def test_overview_follows_progress_items_and_checkpoints(qtbot, live: LiveProject) -> None:
     panel = add_widget(qtbot, OverviewPanel())
-    panel.load(live.snapshot())
+    panel.load(live.store)
 
-    messages = live.write(NEW_CHECKPOINT, checkpoint_json(completion=42.5))
-    assert {m["type"] for m in messages} >= {"checkpoint_update", "build_progress"}
-    feed(panel, messages)
+    batch = live.write(NEW_CHECKPOINT, checkpoint_json(completion=42.5))
+    assert {m["type"] for m in batch} >= {"checkpoint_update", "build_progress"}
+    give(panel, live, batch)
     assert panel.progress_bar.format() == "42.5%"
     assert panel.count_labels["checkpoints"].text() == "5"
     assert panel.count_labels["tasks"].text() == "2"
@@ -166,20 +175,31 @@ def test_overview_follows_progress_items_and_checkpoints(qtbot, live: LiveProjec
     registry_path = live.folder / ".buildrunner/features.json"
     registry = json.loads(registry_path.read_text())
     registry["features"][0]["status"] = "failed"
-    messages = live.write(".buildrunner/features.json", json.dumps(registry))
-    assert any(m["type"] == "feature_update" for m in messages)
-    feed(panel, messages)
+    batch = live.write(".buildrunner/features.json", json.dumps(registry))
+    assert any(m["type"] == "feature_update" for m in batch)
+    give(panel, live, batch)
     assert panel.count_labels["features"].text() == "16 / 17 completed"
     assert panel.badge.status == "failed"
     assert panel.count_labels["components"].text() == f"{91 - 3} / 91 completed"
 
-    feed(panel, live.delete(NEW_CHECKPOINT))
+    give(panel, live, live.delete(NEW_CHECKPOINT))
     assert panel.count_labels["checkpoints"].text() == "4"
 
 
-def test_overview_refresh_timer_runs_only_while_shown(qtbot, state: dict[str, Any]) -> None:
+def test_overview_counts_a_whole_batch_from_the_store(qtbot) -> None:
+    store = make_store()
     panel = add_widget(qtbot, OverviewPanel())
-    panel.load(state)
+    panel.load(store)
+    batch = [update("feature", item(f"f{n}", status="completed" if n % 4 == 0 else "pending")) for n in range(1_000)]
+    batch += [update("feature", item(f"f{n}"), removed=True) for n in range(0, 40, 4)]  # ten completed ones go
+    feed(panel, store, batch)
+    assert panel.count_labels["features"].text() == "240 / 990 completed"
+    assert panel.history() == [panel.history()[0]]  # no build_progress in the batch: no new point
+
+
+def test_overview_refresh_timer_runs_only_while_shown(qtbot, store: SessionStore) -> None:
+    panel = add_widget(qtbot, OverviewPanel())
+    panel.load(store)
     timer = panel.findChild(QTimer)
     assert timer is not None and not timer.isActive()
     panel.show()
@@ -205,140 +225,181 @@ def test_relative_time_wording() -> None:
 # ---------------------------------------------------------------- checkpoints
 
 
-def test_checkpoints_load_newest_first_with_details(qtbot, state: dict[str, Any]) -> None:
+def test_checkpoints_load_newest_first_with_details(qtbot, qtmodeltester, store: SessionStore) -> None:
     panel = add_widget(qtbot, CheckpointsPanel())
-    panel.load(state)
-    expected = [row["checkpoint_id"] for row in reversed(state["checkpoints"])]
-    assert panel.checkpoint_ids() == expected
-    newest = panel.tree.topLevelItem(0)
-    assert newest.text(1) == "build_4e_start"
-    assert newest.text(3) == "created"
-    panel.tree.setCurrentItem(newest)
+    panel.load(store)
+    qtmodeltester.check(panel.model)
+    expected = [row["checkpoint_id"] for row in reversed(store.ordered_checkpoints())]
+    assert panel.checkpoint_ids() == expected and len(expected) == 4
+    model = panel.model
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)] == ["ID", "Phase", "Time", "Status"]
+    assert model.index(0, 1).data() == "build_4e_start"
+    assert model.index(0, 3).data() == "created"
+    panel.tree.setCurrentIndex(model.index(0, 0))
     details = panel.details.toPlainText()
     assert "Phase: build_4e_start" in details
     assert "Status: created" in details
-    assert "Timestamp: " in details
+    assert f"Timestamp: {local_time(store.checkpoints[expected[0]]['timestamp'])}" in details
     assert "Tasks completed (0):" in details and "Files created (0):" in details
-    assert "not in the snapshot" in details
+    assert "Starting Build 4E" in details  # the metadata, from the store's row
 
 
-def test_checkpoints_follow_updates(qtbot, live: LiveProject) -> None:
+def test_checkpoints_from_a_snapshot_say_their_metadata_is_missing(qtbot, store: SessionStore) -> None:
+    mirror = make_store()
+    mirror.reload(store.snapshot(), [])  # what a mirror does with its upstream's status: rows without metadata
     panel = add_widget(qtbot, CheckpointsPanel())
-    panel.load(live.snapshot())
+    panel.load(mirror)
+    panel.select(panel.checkpoint_ids()[0])
+    assert "not in the snapshot" in panel.details.toPlainText()
 
-    feed(panel, live.write(NEW_CHECKPOINT, checkpoint_json()))
+
+def test_checkpoints_follow_updates(qtbot, qtmodeltester, live: LiveProject) -> None:
+    panel = add_widget(qtbot, CheckpointsPanel())
+    panel.load(live.store)
+    oldest = panel.checkpoint_ids()[-1]
+    panel.select(oldest)
+    signals = Signals(panel.model)
+
+    give(panel, live, live.write(NEW_CHECKPOINT, checkpoint_json()))
+    assert signals.inserted == [(0, 0)] and signals.resets == 0  # the newest goes on top
     assert len(panel.checkpoint_ids()) == 5
-    assert panel.checkpoint_ids()[0] == "checkpoint_20251118_100000_000001"
-    panel.tree.setCurrentItem(panel.tree.topLevelItem(0))
+    assert panel.checkpoint_ids()[0] == NEW_ID
+    assert panel.tree.currentIndex().row() == 4  # the selection stays on its checkpoint
+    assert "Phase: build_3a_batch_2_complete" in panel.details.toPlainText()
+    qtmodeltester.check(panel.model)
+
+    panel.select(NEW_ID)
     details = panel.details.toPlainText()
     assert "Phase: build_5a_start" in details
     assert "task-a" in details and "core/new.py" in details
-    assert "Starting Build 5A" in details  # metadata arrives with the update message
-    assert "Seen at: " in details  # the update carries no checkpoint time: say what the time is
+    assert "Starting Build 5A" in details  # metadata, from the store
+    assert f"Timestamp: {local_time(live.store.checkpoints[NEW_ID]['timestamp'])}" in details
+    assert "2025-11-18" in details  # the checkpoint's own time, not the moment it was seen
 
     # An update of a known id changes its row in place (and the details shown).
-    feed(panel, live.write(NEW_CHECKPOINT, checkpoint_json(status="rolled_back")))
+    give(panel, live, live.write(NEW_CHECKPOINT, checkpoint_json(status="rolled_back")))
     assert len(panel.checkpoint_ids()) == 5
-    row = panel.tree.topLevelItem(0)
-    assert row.text(3) == "↩ rolled back"
-    assert row.font(0).strikeOut()
+    assert signals.changed == [(0, 0)]
+    assert panel.model.index(0, 3).data() == "↩ rolled back"
+    assert panel.model.index(0, 0).data(Qt.ItemDataRole.FontRole).strikeOut()
+    assert panel.model.index(1, 0).data(Qt.ItemDataRole.FontRole) is None
     assert "Status: rolled_back" in panel.details.toPlainText()
 
-    feed(panel, live.delete(NEW_CHECKPOINT))
-    assert "checkpoint_20251118_100000_000001" not in panel.checkpoint_ids()
+    give(panel, live, live.delete(NEW_CHECKPOINT))
+    assert NEW_ID not in panel.checkpoint_ids()
     assert len(panel.checkpoint_ids()) == 4
+    assert signals.removed == [(0, 0)]
 
 
 # ---------------------------------------------------------------- documents
 
 
-def test_documents_load_and_render_markdown(qtbot, state: dict[str, Any]) -> None:
+def test_documents_load_and_render_markdown(qtbot, qtmodeltester, store: SessionStore) -> None:
     panel = add_widget(qtbot, DocumentsPanel())
-    panel.load(state)
-    assert panel.paths() == sorted(doc["file_path"] for doc in state["documents"])
-    assert panel.list.count() == 5
+    panel.load(store)
+    qtmodeltester.check(panel.model)
+    assert panel.paths() == sorted(store.documents) and len(panel.paths()) == 5
     assert panel.shown_path() == panel.paths()[0]
-    for doc in state["documents"]:
-        row_text = panel.list.item(panel.paths().index(doc["file_path"])).text()
-        assert doc["title"] in row_text and doc["file_path"] in row_text
+    for path, doc in store.documents.items():
+        row_text = panel.model.index(panel.paths().index(path), 0).data()
+        assert doc["title"] in row_text and path in row_text
     panel.show_document(".buildrunner/context/blockers.md")
     html = panel.browser.toHtml()
     assert "Active Blockers" in html and "<h1" in html  # a real heading, not the raw "# " text
-    assert "6.6 KiB" in panel.list.item(panel.paths().index(".buildrunner/PROJECT_SPEC.md")).text()
+    assert "6.6 KiB" in panel.model.index(panel.paths().index(".buildrunner/PROJECT_SPEC.md"), 0).data()
     assert not panel.note.isVisibleTo(panel)
 
 
-def test_documents_follow_file_changes(qtbot, live: LiveProject) -> None:
+def test_documents_follow_file_changes(qtbot, qtmodeltester, live: LiveProject) -> None:
     panel = add_widget(qtbot, DocumentsPanel())
-    panel.load(live.snapshot())
+    panel.load(live.store)
     panel.show()
     qtbot.waitExposed(panel)
     rel = ".buildrunner/context/blockers.md"
     panel.show_document(rel)
 
     long_text = "# Blockers\n\n" + "".join(f"## Section {i}\n\nline {i}\n\n" for i in range(200))
-    feed(panel, live.write(rel, long_text))
+    give(panel, live, live.write(rel, long_text))
     assert "Section 150" in panel.browser.toHtml()
     bar = panel.browser.verticalScrollBar()
     assert bar.maximum() > 0
     bar.setValue(bar.maximum() // 2)
     kept = bar.value()
-    feed(panel, live.write(rel, long_text + "## Appended\n\nmore\n"))
+    give(panel, live, live.write(rel, long_text + "## Appended\n\nmore\n"))
     assert "Appended" in panel.browser.toHtml()
     assert bar.value() == kept  # the reader stays where they were
 
     created = ".buildrunner/context/new-notes.md"
-    feed(panel, live.write(created, "# Fresh notes\n\nhello\n"))
+    give(panel, live, live.write(created, "# Fresh notes\n\nhello\n"))
     assert created in panel.paths()
-    assert "Fresh notes" in panel.list.item(panel.paths().index(created)).text()
+    assert "Fresh notes" in panel.model.index(panel.paths().index(created), 0).data()
+    assert panel.shown_path() == rel  # a new document does not take the reader away
 
     big = "# Huge\n\n" + ("word " * 20_000)
-    feed(panel, live.write(rel, big))
+    give(panel, live, live.write(rel, big))
     assert panel.note.isVisibleTo(panel) and panel.note.text() == TRUNCATED_NOTE
 
-    feed(panel, live.delete(rel))
+    index = panel.paths().index(rel)
+    give(panel, live, live.delete(rel))
     assert rel not in panel.paths()
-    assert panel.shown_path() in panel.paths()  # another document is shown instead
+    assert panel.shown_path() == panel.paths()[index]  # the next document is shown instead
+    assert panel.list.currentIndex().row() == index
+    qtmodeltester.check(panel.model)
+
+
+def test_documents_show_the_first_one_that_arrives(qtbot) -> None:
+    store = make_store()
+    panel = add_widget(qtbot, DocumentsPanel())
+    panel.load(store)
+    assert panel.shown_path() is None
+    feed(panel, store, [file_change(".buildrunner/context/a.md", "context", "created", content="# A doc\n", size=8)])
+    assert panel.shown_path() == ".buildrunner/context/a.md"
+    assert "A doc" in panel.browser.toHtml()
+    feed(panel, store, [file_change(".buildrunner", "other", "deleted")])  # the whole state folder went away
+    assert panel.paths() == [] and panel.shown_path() is None
 
 
 # ---------------------------------------------------------------- artifacts
 
 
-def test_artifacts_load_and_follow_changes(qtbot, live: LiveProject) -> None:
+def test_artifacts_load_and_follow_changes(qtbot, qtmodeltester, live: LiveProject) -> None:
     panel = add_widget(qtbot, ArtifactsPanel())
-    state = live.snapshot()
-    panel.load(state)
-    assert panel.table.rowCount() == len(state["artifacts"]) == 15
-    assert panel.paths() == sorted(a["file_path"] for a in state["artifacts"])
+    panel.load(live.store)
+    qtmodeltester.check(panel.model)
+    assert panel.model.rowCount() == len(live.store.artifacts) == 15
+    assert panel.paths() == sorted(live.store.artifacts)
     known = ".buildrunner/artifacts/phase-1/below-nvidia-smi.txt"
     path_text, size_text, modified_text = panel.row_text(known)
     assert (path_text, size_text) == (known, "457 B")
-    assert modified_text != "—"
+    assert modified_text == local_time(live.store.artifacts[known]["modified"]) != "—"
 
     new = ".buildrunner/artifacts/phase-3/result.txt"
-    feed(panel, live.write(new, "result\n"))
-    assert panel.row_text(new)[1] == "7 B"  # the size the engine read, carried by the message (no stat here)
-    assert panel.row_text(new)[2].startswith("updated")
+    give(panel, live, live.write(new, "result\n"))
+    assert panel.row_text(new)[1] == "7 B"  # the size the reader saw, carried by the message (no stat here)
+    mtime = datetime.fromtimestamp((live.folder / new).stat().st_mtime, UTC)
+    assert panel.row_text(new)[2] == local_time(iso(mtime))  # the file's own time, from the message
 
-    feed(panel, live.write(known, "changed and longer than before\n"))
+    signals = Signals(panel.model)
+    give(panel, live, live.write(known, "changed and longer than before\n"))
     assert panel.row_text(known)[1] == "31 B"
-    assert panel.row_text(known)[2].startswith("updated")
-    assert panel.table.item(panel.paths().index(known), 2).font().italic()
+    assert signals.changed == [(panel.paths().index(known), panel.paths().index(known))]
 
-    feed(panel, live.delete(new))
+    give(panel, live, live.delete(new))
     assert new not in panel.paths()
-    assert panel.table.rowCount() == 15
+    assert panel.model.rowCount() == 15
+    assert len(signals.removed) == 1
+    qtmodeltester.check(panel.model)
 
 
-def test_artifacts_open_with_the_desktop(qtbot, state: dict[str, Any], sample_project: Path, monkeypatch) -> None:
+def test_artifacts_open_with_the_desktop(qtbot, store: SessionStore, sample_project: Path, monkeypatch) -> None:
     opened: list[QUrl] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(QUrl(url)) or True)
     panel = add_widget(qtbot, ArtifactsPanel())
-    panel.load(state)
+    panel.load(store)
     target = ".buildrunner/artifacts/phase-2/below/benchmark.log"
     row = panel.paths().index(target)
 
-    panel.table.setCurrentCell(row, 0)
+    panel.table.setCurrentIndex(panel.model.index(row, 0))
     assert not panel.open_button.isEnabled()  # no local folder (a remote mirror): nothing to open
     assert panel.open_current() is False
     assert opened == []
@@ -350,7 +411,7 @@ def test_artifacts_open_with_the_desktop(qtbot, state: dict[str, Any], sample_pr
     assert opened == [expected]
     assert opened[0].toLocalFile().endswith("benchmark.log")
 
-    panel.table.activated.emit(panel.table.model().index(row, 1))  # what double-click and Enter emit
+    panel.table.activated.emit(panel.model.index(row, 1))  # what double-click and Enter emit
     assert opened[-1] == expected
     assert panel.open_artifact("../../etc/passwd") is False
     assert len(opened) == 2
@@ -359,46 +420,67 @@ def test_artifacts_open_with_the_desktop(qtbot, state: dict[str, Any], sample_pr
 # ---------------------------------------------------------------- activity
 
 
-def test_activity_shows_file_changes_and_errors(qtbot, live: LiveProject) -> None:
+def test_activity_shows_file_changes_and_errors(qtbot, qtmodeltester, live: LiveProject) -> None:
     panel = add_widget(qtbot, ActivityPanel())
-    panel.load(live.snapshot())
+    panel.load(live.store)
     assert panel.row_count() == 0  # the first scan is state, not activity
 
-    feed(panel, live.write(".buildrunner/artifacts/phase-3/a.txt", "a\n"))
-    messages = live.write(NEW_CHECKPOINT, "{ not json")
-    assert [m["type"] for m in messages] == ["file_change", "error"]
-    feed(panel, messages)
+    give(panel, live, live.write(".buildrunner/artifacts/phase-3/a.txt", "a\n"))
+    batch = live.write(NEW_CHECKPOINT, "{ not json")
+    assert [m["type"] for m in batch] == ["file_change", "error"]
+    give(panel, live, batch)
     assert panel.row_count("file") == 2 and panel.row_count("error") == 1
     rows = panel.visible_rows()
-    assert rows[0][1].startswith("error: ")
+    assert rows[0][1].startswith("error: ")  # newest first: the error came after its file's change
     assert rows[0][2] == NEW_CHECKPOINT
     assert "\n" not in rows[0][3] and rows[0][3]
+    assert rows[1][1:3] == ("created", NEW_CHECKPOINT)
 
     panel.errors_only.setChecked(True)
     assert len(panel.visible_rows()) == 1
-    feed(panel, live.write(".buildrunner/artifacts/phase-3/b.txt", "b\n"))
+    give(panel, live, live.write(".buildrunner/artifacts/phase-3/b.txt", "b\n"))
     assert len(panel.visible_rows()) == 1  # new file rows respect the filter
     panel.errors_only.setChecked(False)
     assert len(panel.visible_rows()) == 4
+    qtmodeltester.check(panel.model)
+    qtmodeltester.check(panel.proxy)
 
-    # A snapshot taken now carries the same events: a fresh panel shows them, newest first.
+    # A fresh panel loading the same store shows the same rows, newest first.
     fresh = add_widget(qtbot, ActivityPanel())
-    fresh.load(live.snapshot())
+    fresh.load(live.store)
     assert fresh.row_count("file") == 3 and fresh.row_count("error") == 1
+    assert fresh.visible_rows() == panel.visible_rows()
     assert fresh.visible_rows()[0][2] == ".buildrunner/artifacts/phase-3/b.txt"
 
 
-def test_activity_is_bounded(qtbot, live: LiveProject) -> None:
+def test_activity_is_bounded_by_the_store(qtbot, qtmodeltester) -> None:
+    store = make_store()
     panel = add_widget(qtbot, ActivityPanel())
-    change = live.write(".buildrunner/artifacts/x.txt", "x\n")[0]
-    error = live.write(NEW_CHECKPOINT, "{ not json")[1]
-    for i in range(FILE_ROWS + 50):
-        panel.apply({**change, "seq": 1000 + i, "file_path": f".buildrunner/artifacts/{i}.txt"})
-    for i in range(ERROR_ROWS + 20):
-        panel.apply({**error, "seq": 5000 + i, "error_message": f"bad {i}"})
+    panel.load(store)
+    signals = Signals(panel.model)
+    feed(panel, store, [file_change(f".buildrunner/artifacts/{i}.txt", "artifact", size=1) for i in range(150)])
+    assert signals.inserted == [(0, 149)]  # a batch's rows go on top as one range
+    batch = [file_change(f".buildrunner/artifacts/{i}.txt", "artifact", size=1) for i in range(150, FILE_ROWS + 50)]
+    batch += [error(f"bad {i}") for i in range(ERROR_ROWS + 20)]
+    feed(panel, store, batch)
+    # First the 50 oldest rows the store let go, in one range; then only the new rows the store kept.
+    assert signals.removed == [(100, 149)]
+    assert signals.inserted[1] == (0, FILE_ROWS - 150 + 50 + ERROR_ROWS - 1)
     assert panel.row_count("file") == FILE_ROWS
     assert panel.row_count("error") == ERROR_ROWS
-    assert panel.tree.topLevelItemCount() == FILE_ROWS + ERROR_ROWS <= 1_000
-    paths = {row[2] for row in panel.visible_rows()}
-    assert ".buildrunner/artifacts/0.txt" not in paths  # the oldest went first
-    assert f".buildrunner/artifacts/{FILE_ROWS + 49}.txt" in paths
+    assert panel.model.rowCount() == FILE_ROWS + ERROR_ROWS <= 1_000
+    rows = panel.visible_rows()
+    assert rows[0][3] == f"bad {ERROR_ROWS + 19}"  # the newest on top
+    paths = {row[2] for row in rows}
+    assert ".buildrunner/artifacts/49.txt" not in paths  # the oldest went first
+    assert {".buildrunner/artifacts/50.txt", f".buildrunner/artifacts/{FILE_ROWS + 49}.txt"} <= paths
+    assert signals.resets == 0
+    qtmodeltester.check(panel.model)
+
+
+def test_activity_leaves_out_what_the_first_scan_found(qtbot) -> None:
+    store = make_store()
+    panel = add_widget(qtbot, ActivityPanel())
+    panel.load(store)
+    feed(panel, store, [file_change("a.log", "log", "created", scan=True), file_change("b.log", "log", "created")])
+    assert [row[2] for row in panel.visible_rows()] == ["b.log"]
