@@ -383,8 +383,8 @@ def _path_error(absolute: Path, target: Path) -> str | None:
     return None
 
 
-def _content_errors(name: str, description: str, features: list[FeatureSpec], tech_stack: list[str]) -> dict:
-    errors = {}
+def _content_errors(name: str, description: str, features: list[FeatureSpec], tech_stack: list[str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
     if not isinstance(name, str) or "\n" in name or "\r" in name:
         errors["name"] = "the project name must be one line"
     elif len(name) > _MAX_NAME:
@@ -687,7 +687,7 @@ _PIPX_MISSING = (
 )
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen[bytes]) -> None:
     """Terminate a process and its children (it leads its own session), then kill if it lingers."""
     for sig, grace in ((signal.SIGTERM, 3.0), (getattr(signal, "SIGKILL", signal.SIGTERM), 3.0)):
         with contextlib.suppress(OSError):

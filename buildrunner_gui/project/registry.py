@@ -106,7 +106,7 @@ def is_valid_alias(alias: str) -> bool:
 # ------------------------------------------------------------------------------------------------ lenient reads
 
 
-def _read_object(path: Path) -> dict:
+def _read_object(path: Path) -> dict[str, Any]:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -160,7 +160,7 @@ def _read_bytes(path: Path) -> bytes | None:
         raise RegistryError(f"cannot read the alias registry {path}: {exc.strerror or exc}") from exc
 
 
-def _parse(data: bytes) -> tuple[dict | None, str]:
+def _parse(data: bytes) -> tuple[dict[str, Any] | None, str]:
     try:
         value = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
@@ -198,7 +198,7 @@ def _backup(path: Path, data: bytes) -> Path | None:
     return None
 
 
-def _load(path: Path, *, backup: bool) -> tuple[dict, bytes | None]:
+def _load(path: Path, *, backup: bool) -> tuple[dict[str, Any], bytes | None]:
     """(parsed object, raw bytes) of one registry file; a missing file is `({}, None)`."""
     data = _read_bytes(path)
     if data is None:
@@ -215,12 +215,15 @@ def _load(path: Path, *, backup: bool) -> tuple[dict, bytes | None]:
     return value, data
 
 
-def _path_of(alias: str, projects: dict, aliases: dict) -> str | None:
+def _path_of(alias: str, projects: dict[str, Any], aliases: dict[str, Any]) -> str | None:
     entry = projects.get(alias)
-    if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-        return entry["path"]
-    if isinstance(aliases.get(alias), str):
-        return aliases[alias]
+    if isinstance(entry, dict):
+        path = entry.get("path")
+        if isinstance(path, str):
+            return path
+    short = aliases.get(alias)
+    if isinstance(short, str):
+        return short
     if alias in projects or alias in aliases:
         return ""
     return None
@@ -346,7 +349,7 @@ def _write_atomic(path: Path, data: bytes | None) -> None:
             os.close(dir_fd)
 
 
-def _dump(value: dict) -> bytes:
+def _dump(value: dict[str, Any]) -> bytes:
     return (json.dumps(value, indent=2) + "\n").encode("utf-8")  # ASCII, like BuildRunner's json.dump
 
 
