@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from buildrunner_gui.project import registry, registry_read
+from buildrunner_gui.project import registry
 
 from .conftest import snapshot
 
@@ -118,14 +118,6 @@ def test_a_symlinked_registry_stays_a_symlink(tmp_path: Path, br_home: Path):
     registry.register("app", "/p/app")
     assert (br_home / "projects.json").is_symlink()
     assert "app" in read(dotfiles / "projects.json")
-
-
-def test_registry_read_still_exports_the_old_names():
-    assert registry_read.resolve_project is registry.resolve_project
-    assert registry_read.registered_aliases is registry.registered_aliases
-    assert registry_read.buildrunner_home is registry.buildrunner_home
-    assert registry_read.UnknownProjectError is registry.UnknownProjectError
-    assert registry_read.alias_for_path is registry.alias_for_path
 
 
 # ------------------------------------------------------------------------------------------------ corruption
