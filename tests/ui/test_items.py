@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QAbstractItemModel, Qt
+from PySide6.QtCore import QAbstractItemModel, QPersistentModelIndex, Qt
 from PySide6.QtGui import QImage
 
 from buildrunner_gui.model.store import SessionStore
@@ -248,7 +248,6 @@ def test_ten_thousand_components_take_one_batch_as_ranges(qapp, qtmodeltester) -
     model.load(store)
     proxy = ItemFilterProxy()
     proxy.setSourceModel(model)
-    proxy.sort(COL_PROGRESS)
     signals, proxy_signals = Signals(model), Signals(proxy)
     batch = [
         update("component", item(f"src/module_{n * 100}.py", status="completed", progress=100.0)) for n in range(90)
@@ -265,6 +264,38 @@ def test_ten_thousand_components_take_one_batch_as_ranges(qapp, qtmodeltester) -
     assert all(model.row_of(model.key_at(row)) == row for row in range(model.rowCount()))
     assert ids(model) == list(store.items["component"])
     qtmodeltester.check(proxy)
+
+
+def test_a_sorted_table_re_sorts_a_big_batch_in_one_layout_change(qapp, qtmodeltester) -> None:
+    store = store_with(*(item(f"f{n}", progress=float(n % 100)) for n in range(10_000)))
+    model = ItemTableModel("feature")
+    model.load(store)
+    proxy = ItemFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.sort(COL_PROGRESS, Qt.SortOrder.DescendingOrder)  # the proxy passes sorting on to the model
+    assert model.sort_column() == COL_PROGRESS and proxy.sortColumn() == -1
+    followed = QPersistentModelIndex(proxy.index(proxy.rowCount() - 1, 0))  # what a selection holds on to
+    assert followed.data(ID_ROLE) == "f9900"  # progress 0, last of its ties (stable: store order)
+    signals = Signals(model)
+    batch = [update("feature", item(f"f{n}", progress=float((n + 50) % 100))) for n in range(10_000)]
+    feed(model, store, batch)
+    assert signals.resets == 0 and signals.layouts == 1
+    expected = sorted(store.items["feature"], key=lambda key: store.items["feature"][key]["progress"], reverse=True)
+    assert ids(proxy) == ids(model) == expected
+    assert followed.data(ID_ROLE) == "f9900" and followed.row() == expected.index("f9900")
+    assert proxy.index(followed.row(), COL_PROGRESS).data(SORT_ROLE) == 50.0
+    proxy.sort(-1)  # the header's third click: back to the store's order
+    assert ids(proxy) == list(store.items["feature"])
+    qtmodeltester.check(proxy)
+
+
+def test_a_change_that_keeps_the_sort_order_moves_nothing(features: ItemTableModel, store: SessionStore) -> None:
+    features.sort(COL_PROGRESS)
+    before = ids(features)
+    signals = Signals(features)
+    feed(features, store, [update("feature", item("feat-2", "renamed", "in_progress", 10.0, "WIP"))])
+    assert ids(features) == before
+    assert signals.layouts == 0 and signals.changed == [(before.index("feat-2"), before.index("feat-2"))]
 
 
 # ---------------------------------------------------------------------- icons and delegate
