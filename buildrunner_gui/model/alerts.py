@@ -4,7 +4,7 @@ several projects, and the stall alert. The window turns these decisions into tra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from .normalize import Status
 
@@ -17,7 +17,7 @@ _SEVERITY: dict[str, int] = {"failed": 3, "in_progress": 2, "pending": 1, "compl
 def worst_status(statuses: list[str]) -> Status | None:
     if not statuses:
         return None
-    return max(statuses, key=lambda s: _SEVERITY.get(s, 1))  # type: ignore[return-value]
+    return cast(Status, max(statuses, key=lambda s: _SEVERITY.get(s, 1)))
 
 
 def transition_alert(before: str | None, after: str) -> AlertKind | None:

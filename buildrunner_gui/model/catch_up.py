@@ -46,7 +46,7 @@ def events_between(old: Snapshot, new: Snapshot, stamp: str) -> list[Message]:
         body = {"output": line["output"], "output_type": line["output_type"], "source": line["source"]}
         event("terminal_output", body, line["timestamp"])
     for row in _new_rows(old["errors"], new["errors"]):
-        body = {key: row[key] for key in ("error_message", "error_type", "file_path")}  # type: ignore[literal-required]
+        body = {"error_message": row["error_message"], "error_type": row["error_type"], "file_path": row["file_path"]}
         event("error", {**body, "traceback": None}, row["timestamp"])
     for row in _new_rows(old["files"], new["files"]):
         body = {"file_path": row["file_path"], "file_type": row["file_type"], "change_type": row["change_type"]}

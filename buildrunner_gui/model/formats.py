@@ -307,16 +307,15 @@ class FeatureRegistry(BaseModel):
             elif isinstance(value, dict):
                 merged.extend(_mapping_entry(key, entry) for key, entry in value.items())
         # Every field is normalised above, so construct without re-validating thousands of items.
+        metrics = data.get("metrics")
         return cls.model_construct(
-            **{
-                "project": _text(data.get("project")),
-                "version": _text(data.get("version")),
-                "status": _text(data.get("status")),
-                "last_updated": _text(data.get("last_updated")),
-                "description": _text(data.get("description")),
-                "features": parse_items(merged, "feature", before),
-                "metrics": data.get("metrics") if isinstance(data.get("metrics"), dict) else {},
-            }
+            project=_text(data.get("project")),
+            version=_text(data.get("version")),
+            status=_text(data.get("status")),
+            last_updated=_text(data.get("last_updated")),
+            description=_text(data.get("description")),
+            features=parse_items(merged, "feature", before),
+            metrics=metrics if isinstance(metrics, dict) else {},
         )
 
 

@@ -174,13 +174,13 @@ class StatusMessage(Common):
     state: Snapshot
 
 
-class ComponentUpdate(Common, ItemOut):  # type: ignore[misc]
+class ComponentUpdate(Common, ItemOut):
     type: Literal["component_update"]  # type: ignore[misc]
     component_id: str
     removed: bool
 
 
-class FeatureUpdate(Common, ItemOut):  # type: ignore[misc]
+class FeatureUpdate(Common, ItemOut):
     type: Literal["feature_update"]  # type: ignore[misc]
     feature_id: str
     removed: bool
@@ -199,7 +199,7 @@ class CheckpointUpdate(Common):
     checkpoint_timestamp: NotRequired[str]
 
 
-class BuildProgress(Common, ProgressOut):  # type: ignore[misc]
+class BuildProgress(Common, ProgressOut):
     type: Literal["build_progress"]  # type: ignore[misc]
     # Beyond protocol.md: the snapshot's `project` and `last_change`, which change with the figures and are
     # otherwise carried by no event, so a mirror keeps them as the sender does.

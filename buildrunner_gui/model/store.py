@@ -103,25 +103,26 @@ class SessionStore:
         """The snapshot at the current seq, built once per seq. Shared: callers must not change it."""
         if self._snapshot is not None and self._snapshot[0] == self.seq:
             return self._snapshot[1]
-        state: Snapshot = {
-            "project": dict(self.project),  # type: ignore[typeddict-item]
-            "source": dict(self.source),  # type: ignore[typeddict-item]
-            "status": self.status,  # type: ignore[typeddict-item]
+        state = {
+            "project": dict(self.project),
+            "source": dict(self.source),
+            "status": self.status,
             "last_change": self.last_change,
-            "progress": dict(self.progress),  # type: ignore[typeddict-item]
-            "component_stats": self.stats("component"),  # type: ignore[typeddict-item]
-            "feature_stats": self.stats("feature"),  # type: ignore[typeddict-item]
-            "components": list(self.items["component"].values()),  # type: ignore[typeddict-item]
-            "features": list(self.items["feature"].values()),  # type: ignore[typeddict-item]
+            "progress": dict(self.progress),
+            "component_stats": self.stats("component"),
+            "feature_stats": self.stats("feature"),
+            "components": list(self.items["component"].values()),
+            "features": list(self.items["feature"].values()),
             "checkpoints": [_public_checkpoint(row) for row in self.ordered_checkpoints()[-SNAPSHOT_CHECKPOINTS:]],
-            "terminal": list(self.terminal),  # type: ignore[typeddict-item]
-            "files": list(self.files),  # type: ignore[typeddict-item]
-            "errors": list(self.errors),  # type: ignore[typeddict-item]
-            "documents": [self.documents[path] for path in sorted(self.documents)],  # type: ignore[misc]
-            "artifacts": [self.artifacts[path] for path in sorted(self.artifacts)],  # type: ignore[misc]
+            "terminal": list(self.terminal),
+            "files": list(self.files),
+            "errors": list(self.errors),
+            "documents": [self.documents[path] for path in sorted(self.documents)],
+            "artifacts": [self.artifacts[path] for path in sorted(self.artifacts)],
         }
-        self._snapshot = (self.seq, state)
-        return state
+        snapshot = cast(Snapshot, state)  # the shapes are the messages' own (the tests validate them)
+        self._snapshot = (self.seq, snapshot)
+        return snapshot
 
     def control(self, message_type: str, **body: Any) -> Message:
         """A message that is not an event (`connection`, `pong`, `subscribed`, an `error` answer): current seq."""

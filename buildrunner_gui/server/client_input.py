@@ -74,7 +74,7 @@ def _subscribe(topics: Any) -> ClientRequest:
         if topic == "all":
             chosen |= TOPICS
         elif topic in TOPICS or topic in TOPIC_ALIASES:
-            chosen.add(TOPIC_ALIASES.get(topic, topic))
+            chosen.add(TOPIC_ALIASES.get(topic) or topic)
         else:
             known = ", ".join(sorted([*TOPICS, *TOPIC_ALIASES, "all"]))
             return BadInput("invalid_topic", f"unknown topic {topic[:60]!r}; known topics: {known}")
