@@ -26,7 +26,7 @@ from buildrunner_gui.ui.checkpoints_panel import CheckpointsPanel
 from buildrunner_gui.ui.documents_panel import TRUNCATED_NOTE, DocumentsPanel
 from buildrunner_gui.ui.overview_panel import OverviewPanel, relative_time
 
-from .feeding import OFFSCREEN_NOISE, Signals, error, feed, file_change, item, make_store, update
+from .feeding import OFFSCREEN_NOISE, Signals, checkpoint, error, feed, file_change, item, make_store, update
 
 pytestmark = OFFSCREEN_NOISE
 
@@ -484,3 +484,18 @@ def test_activity_leaves_out_what_the_first_scan_found(qtbot) -> None:
     panel.load(store)
     feed(panel, store, [file_change("a.log", "log", "created", scan=True), file_change("b.log", "log", "created")])
     assert [row[2] for row in panel.visible_rows()] == ["b.log"]
+
+
+def test_a_checkpoint_whose_time_changes_moves_with_its_selection(qtbot, qtmodeltester) -> None:
+    store = make_store()
+    panel = add_widget(qtbot, CheckpointsPanel())
+    panel.load(store)
+    times = {"a": "2025-01-01T10:00:00.000Z", "b": "2025-01-01T11:00:00.000Z", "c": "2025-01-01T12:00:00.000Z"}
+    feed(panel, store, [checkpoint(key, when) for key, when in times.items()])
+    assert panel.checkpoint_ids() == ["c", "b", "a"]
+    panel.select("c")
+    feed(panel, store, [checkpoint("c", "2025-01-01T09:00:00.000Z", phase="re-dated")])
+    assert panel.checkpoint_ids() == ["b", "a", "c"]
+    assert panel.tree.currentIndex().data() == "c"  # the selection moved with it
+    assert "Phase: re-dated" in panel.details.toPlainText()
+    qtmodeltester.check(panel.model)
