@@ -113,10 +113,11 @@ class ItemTableModel(KeyedTableModel):
         self.kind = kind
         self.columns = COLUMNS[kind]
         self._store: SessionStore | None = None
-        # Computed when first needed, each with the store's item it was computed from (the store replaces an
-        # item when it changes): a batch of 10,000 updates costs nothing here unless a sort or a filter asks.
+        # Computed when first needed, so a batch of 10,000 updates costs nothing here unless a sort or a filter asks.
+        # A sort key is kept with the store's item it came from (the store replaces an item when it changes); the
+        # searched text with the name and raw status it came from (most changes keep both).
         self._sort_keys: dict[str, tuple[Item, Any]] = {}  # of the sort column only
-        self._haystacks: dict[str, tuple[str, str, str]] = {}  # name, raw status -> the text the filter searches
+        self._haystacks: dict[str, tuple[str, str, str]] = {}
         self._update_type = f"{kind}_update"
         self._id_field = f"{kind}_id"
         self._sort_column = -1  # -1: the store's order
@@ -153,7 +154,8 @@ class ItemTableModel(KeyedTableModel):
         return touched
 
     def _resort_needed(self, touched: dict[str, None], items: dict[str, Item]) -> bool:
-        """Whether a touched item's sort key changed (it must move); refreshes those keys on the way."""
+        """Whether a touched item's sort key changed (it must move); refreshes those keys on the way, and forgets
+        what was cached for items that are gone."""
         for key in touched:
             if key not in items:
                 self._haystacks.pop(key, None)
@@ -229,7 +231,7 @@ class ItemTableModel(KeyedTableModel):
         item = self.item_at(row)
         name, raw_status = item["name"], item["raw_status"]
         cached = self._haystacks.get(key)
-        if cached is None or cached[0] != name or cached[1] != raw_status:  # most changes keep the text
+        if cached is None or cached[0] != name or cached[1] != raw_status:
             cached = self._haystacks[key] = (name, raw_status, f"{key}\n{name}\n{raw_status}".casefold())
         return all(term in cached[2] for term in terms)
 

@@ -157,7 +157,7 @@ class ItemsPanel(QWidget):
         self._refresh_details()
 
     def _model_reset(self) -> None:
-        # A new snapshot: keep the same item selected when it is still there.
+        # A whole new state (load): keep the same item selected when it is still there.
         row = None if self._selected_id is None else self.model.row_of(self._selected_id)
         if row is None:
             self._selected_id = None
