@@ -222,13 +222,13 @@ class ItemTableModel(KeyedTableModel):
         return _sort_key(self.item_at(row), self.columns[column].field)
 
     def matches(self, row: int, terms: tuple[str, ...], statuses: frozenset[str] | None) -> bool:
-        """The filter test, here because the model keeps the lower-cased text it searches."""
-        if statuses is not None and self.item_at(row)["status"] not in statuses:
+        """The filter test, here because the model keeps the lower-cased text it searches (called per row)."""
+        key = self._keys[row]
+        item = self._items().get(key) or _placeholder(key)
+        if statuses is not None and item["status"] not in statuses:
             return False
         if not terms:
             return True
-        key = self._keys[row]
-        item = self.item_at(row)
         name, raw_status = item["name"], item["raw_status"]
         cached = self._haystacks.get(key)
         if cached is None or cached[0] != name or cached[1] != raw_status:
