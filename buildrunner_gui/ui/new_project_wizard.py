@@ -602,8 +602,7 @@ class NewProjectWizard(QWizard):
             self.addPage(page)
         self._run: _Run | None = None
         self._registry: registry.RegistrySnapshot | None = None  # None until the first read arrives
-        self._registry_asked = 0  # numbers the reads, so a slow older one never replaces a newer one
-        self._registry_shown = 0
+        self._registry_asked = 0  # numbers the reads: only the newest one counts (a slow older one is stale)
         self.created_folder = ""
         self.resize(640, 480)
 
@@ -631,9 +630,8 @@ class NewProjectWizard(QWizard):
         self._registry_read(number, registry.RegistrySnapshot(error=error))
 
     def _registry_read(self, number: int, snapshot: registry.RegistrySnapshot) -> None:
-        if number < self._registry_shown:
+        if number != self._registry_asked:  # a newer read is on its way, or the wizard has closed since
             return
-        self._registry_shown = number
         self._registry = snapshot
         page = self.currentPage()
         if isinstance(page, _CheckedPage):
@@ -739,6 +737,7 @@ class NewProjectWizard(QWizard):
             self.progress_page.show_cancelling()
 
     def done(self, result: int) -> None:
+        self._registry_asked += 1  # a read still in flight is for a closed (maybe deleted) wizard: ignore it
         super().done(result)
         if self._owns_tasks:  # nothing long runs once the wizard has closed: at most a registry read
             self.tasks.shutdown(wait=False)

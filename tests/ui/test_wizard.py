@@ -8,7 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QWizard
 
@@ -18,6 +19,7 @@ from buildrunner_gui.project.initializer import validation_errors
 from buildrunner_gui.project.registry import registered_aliases
 from buildrunner_gui.settings import AppSettings
 from buildrunner_gui.ui.new_project_wizard import NewProjectWizard, suggest_alias
+from buildrunner_gui.ui.task_runner import TaskRunner
 
 Button = QWizard.WizardButton
 
@@ -405,6 +407,48 @@ def test_stop_during_a_run_waits_for_the_rollback_and_closes(qtbot, root, tmp_pa
         wizard.stop()
 
 
+def test_a_shared_runner_keeps_running_after_the_wizard_closes(qtbot, root):
+    tasks = TaskRunner(name="shared-tasks")
+    try:
+        wizard = NewProjectWizard(tasks=tasks)
+        qtbot.addWidget(wizard)
+        wizard.show()
+        qtbot.waitUntil(wizard.registry_ready, timeout=5_000)  # read on the runner it was given
+        click(wizard, Button.CancelButton)
+        wizard.stop()
+        results: list[int] = []
+        tasks.run(lambda: 7, results.append)  # closing the wizard did not shut the app's runner down
+        assert tasks.wait_idle(5) and results == [7]
+    finally:
+        tasks.shutdown()
+
+
+def test_a_registry_read_that_outlives_the_wizard_is_dropped(qtbot, root, monkeypatch):
+    """Closed and deleted (as the window does on close) while its registry read is still running."""
+    release = threading.Event()
+    real_read = registry.read_snapshot
+
+    def slow_read(**kwargs) -> registry.RegistrySnapshot:
+        release.wait(10)
+        return real_read(**kwargs)
+
+    monkeypatch.setattr(registry, "read_snapshot", slow_read)
+    tasks = TaskRunner(name="shared-tasks")
+    try:
+        wizard = NewProjectWizard(tasks=tasks)
+        wizard.show()
+        assert not wizard.registry_ready()
+        wizard.reject()
+        wizard.deleteLater()
+        QCoreApplication.sendPostedEvents(wizard, QEvent.Type.DeferredDelete)
+        assert not shiboken6.isValid(wizard)
+        release.set()
+        assert tasks.wait_idle(5)  # delivering the late result to the deleted wizard must not raise
+    finally:
+        release.set()
+        tasks.shutdown()
+
+
 def test_cancel_before_running_just_closes(qtbot, wizard):
     qtbot.keyClicks(wizard.name_page.name, "Whatever")
     click(wizard, Button.CancelButton)
@@ -447,7 +491,7 @@ def test_new_project_from_the_window_opens_it_with_its_features(run, root, tmp_p
             folder = (root / "window-made").resolve()
 
             def session():
-                return next((s for s in desktop.sessions.values() if s.folder == str(folder)), None)
+                return next((s for s in desktop.sessions.values() if s.location == str(folder)), None)
 
             await wait_for(lambda: session() is not None and session().loaded)
             await wait_for(lambda: session().view.features.model.rowCount() == 3)
