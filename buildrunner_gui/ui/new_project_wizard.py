@@ -318,11 +318,12 @@ class FeaturesPage(_CheckedPage):
     def add_feature(self, name: str = "", description: str = "", edit: bool = True) -> int:
         row = self.table.rowCount()
         self.table.insertRow(row)
-        self.table.setItem(row, 0, QTableWidgetItem(name))
+        name_item = QTableWidgetItem(name)
+        self.table.setItem(row, 0, name_item)
         self.table.setItem(row, 1, QTableWidgetItem(description))
         self.table.setCurrentCell(row, 0)
         if edit:
-            self.table.editItem(self.table.item(row, 0))
+            self.table.editItem(name_item)
         self.touch("features")
         return row
 
