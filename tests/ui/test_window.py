@@ -133,11 +133,11 @@ def test_stall_alert_when_a_building_project_goes_quiet(run, tmp_path, settings_
         try:
             session = next(iter(desktop.sessions.values()))
             session.set_stall_minutes(0.5 / 60)  # half a second of silence
-            desktop._check_stalls()
+            desktop.manager.check_stalls()
             assert desktop.tray.sent == []
             await asyncio.sleep(0.6)
-            desktop._check_stalls()
-            desktop._check_stalls()
+            desktop.manager.check_stalls()
+            desktop.manager.check_stalls()
             assert [title for title, _ in desktop.tray.sent] == ["Build stalled"]
         finally:
             await desktop.shutdown()
@@ -160,7 +160,7 @@ def test_settings_and_open_projects_survive_a_restart(run, sample_project, tmp_p
 
         second = await opened(settings_file, [])
         try:
-            assert sorted(s.folder for s in second.sessions.values()) == sorted(
+            assert sorted(s.location for s in second.sessions.values()) == sorted(
                 [str(sample_project.resolve()), str(other.resolve())]
             )
             assert second.preferences.stall_minutes == 3 and second.preferences.notify_fixed is False
@@ -251,9 +251,16 @@ def test_mirror_window_follows_a_remote_server(run, sample_project, settings_fil
                 assert session.percent == 99.1
                 write_checkpoint(sample_project, "zz_remote", timestamp="2030-01-01T00:00:00", completion=12)
                 await wait_for(lambda: session.percent == 12.0)
-                assert desktop.server is not None and "br3-sample" not in desktop.server.sessions, (
-                    "a mirror is read-only and not re-served"
-                )
+                assert session.location == f"mirror of 127.0.0.1:{server.port}"
+                # The window re-serves the mirrored session to its own clients, with its own numbering.
+                assert desktop.server is not None
+                async with connect(desktop.server.url_for("br3-sample")) as client:
+                    assert json.loads(await client.recv())["type"] == "connection"
+                    status = json.loads(await client.recv())
+                state = status["state"]
+                assert state["source"]["kind"] == "mirror" and state["source"]["state"] == "live"
+                assert state["progress"]["percent"] == 12.0 and state["project"]["name"] == "BuildRunner3"
+                assert status["epoch"] != server.sessions["br3-sample"].store.epoch
             finally:
                 await desktop.shutdown()
 
