@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -26,7 +26,6 @@ class Preferences:
     notify_failed: bool = True
     notify_fixed: bool = True
     stall_minutes: int = 10
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class AppSettings:
@@ -41,8 +40,6 @@ class AppSettings:
         defaults = Preferences()
         values = {}
         for spec in fields(Preferences):
-            if spec.name == "extra":
-                continue
             default = getattr(defaults, spec.name)
             raw = self._store.value(f"preferences/{spec.name}", default)
             values[spec.name] = _coerce(raw, default)
@@ -50,8 +47,7 @@ class AppSettings:
 
     def save_preferences(self, preferences: Preferences) -> None:
         for spec in fields(Preferences):
-            if spec.name != "extra":
-                self._store.setValue(f"preferences/{spec.name}", getattr(preferences, spec.name))
+            self._store.setValue(f"preferences/{spec.name}", getattr(preferences, spec.name))
         self._store.sync()
 
     def open_projects(self) -> list[str]:

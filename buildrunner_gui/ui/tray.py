@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 from PySide6.QtWidgets import QMainWindow, QMenu, QSystemTrayIcon
 
 from .status_style import status_icon
+
+SENT_KEPT = 50
 
 
 class StatusTray:
     def __init__(self, window: QMainWindow) -> None:
         self._window = window
-        self.sent: list[tuple[str, str]] = []  # (title, text), newest last: what the user was told
+        # (title, text), newest last: what the user was told lately (a week-long session must not grow it)
+        self.sent: deque[tuple[str, str]] = deque(maxlen=SENT_KEPT)
         self._tray: QSystemTrayIcon | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
             self._tray = QSystemTrayIcon(status_icon("pending", 32), window)

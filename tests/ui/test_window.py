@@ -116,7 +116,7 @@ def test_switched_off_notifications_stay_quiet(run, tmp_path, settings_file):
             session = next(iter(desktop.sessions.values()))
             write_checkpoint(project, "a", phase="build_1", completion=5)
             await wait_for(lambda: session.status == "in_progress")
-            assert desktop.tray.sent == []
+            assert list(desktop.tray.sent) == []
         finally:
             await desktop.shutdown()
 
@@ -134,7 +134,7 @@ def test_stall_alert_when_a_building_project_goes_quiet(run, tmp_path, settings_
             session = next(iter(desktop.sessions.values()))
             session.set_stall_minutes(0.5 / 60)  # half a second of silence
             desktop.manager.check_stalls()
-            assert desktop.tray.sent == []
+            assert list(desktop.tray.sent) == []
             await asyncio.sleep(0.6)
             desktop.manager.check_stalls()
             desktop.manager.check_stalls()
