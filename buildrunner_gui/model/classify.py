@@ -8,7 +8,7 @@ FileType = Literal["checkpoint", "features", "context", "artifact", "log", "spec
 
 STATE_DIR = ".buildrunner"
 
-# Kinds whose content the engine reads; the rest are only listed.
+# Kinds whose content the differ reads; the rest are only listed.
 PARSED_TYPES: frozenset[str] = frozenset(("checkpoint", "features", "context", "spec"))
 DOCUMENT_TYPES: frozenset[str] = frozenset(("context", "spec"))
 

@@ -1,6 +1,6 @@
 """What the app shows, derived from parsed files (formats.md: components, features, figures, status rules).
 
-Pure functions of (checkpoints, registry): the engine calls them after every change and diffs the results.
+Pure functions of (checkpoints, registry): the differ (`derive.py`) calls them after every change and diffs the results.
 """
 
 from __future__ import annotations

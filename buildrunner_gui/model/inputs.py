@@ -1,4 +1,4 @@
-"""What a source (the file watcher, a one-off scan) hands the engine: facts about files, already parsed."""
+"""What a source (the file watcher, a one-off scan) hands the differ: facts about files, already parsed."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ Record = Checkpoint | FeatureRegistry | Document | None
 
 @dataclass(frozen=True, slots=True)
 class FileRead:
-    """A file exists and, for the kinds the engine understands, parsed cleanly into `record`.
+    """A file exists and, for the kinds the differ understands, parsed cleanly into `record`.
 
     `announce` is False for the initial scan: files found at start are state, not activity."""
 

@@ -1,4 +1,4 @@
-"""Reading a project's files safely and turning them into engine inputs (plain I/O, no Qt, no threads).
+"""Reading a project's files safely and turning them into differ inputs (plain I/O, no Qt, no threads).
 
 `ProjectReader` remembers what it has seen (a signature per file, a cursor per log) so that it can tell a
 creation from a modification, read only the new bytes of a log, and find what a missed event left stale.

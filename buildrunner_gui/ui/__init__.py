@@ -1,1 +1,1 @@
-"""The desktop window: small widgets, one per file, each fed by the engine's message stream."""
+"""The desktop window: small widgets, one per file, each reading the session's store and its batches."""
