@@ -299,15 +299,16 @@ async def open_and_show(desktop: Any, hook: LoadHook, project: str) -> dict[str,
 
 
 class BatchTimer:
-    """Replaces a SessionView's `apply_batch` with a timed call (the Session calls it through the instance)."""
+    """Replaces a SessionView's `apply_batch(batch, store)` with a timed call (the Session calls it through the
+    instance; the store has applied the batch before, on the same thread, untimed here)."""
 
     def __init__(self, view: Any) -> None:
         self.samples: list[tuple[int, float, int]] = []  # (end stamp, ms, messages)
         original = view.apply_batch
 
-        def timed(batch: list[dict[str, Any]]) -> None:
+        def timed(batch: list[dict[str, Any]], store: Any) -> None:
             start = now()
-            original(batch)
+            original(batch, store)
             end = now()
             self.samples.append((end, (end - start) / 1e6, len(batch)))
 
@@ -451,17 +452,18 @@ async def memory_scenario(desktop: Any, hook: LoadHook, args: argparse.Namespace
 
 
 def proto_chunk_lines(limit: int) -> None:
-    """The terminal applies at most `limit` lines per event-loop turn; the rest of a message waits its turn."""
+    """The terminal applies at most `limit` lines per event-loop turn; the rest of a batch waits its turn."""
     from collections import deque
 
     from PySide6.QtCore import QTimer
 
     from buildrunner_gui.ui.terminal_view import TerminalPanel
 
-    original = TerminalPanel.apply
+    original = TerminalPanel.apply_batch
 
-    def apply(self: Any, message: dict[str, Any]) -> None:
-        if message.get("type") != "terminal_output":
+    def apply_batch(self: Any, batch: Any, store: Any) -> None:
+        output = [m for m in batch if m.get("type") == "terminal_output"]
+        if not output:
             return
         queue = getattr(self, "_proto_queue", None)
         if queue is None:
@@ -472,67 +474,22 @@ def proto_chunk_lines(limit: int) -> None:
 
             def drain() -> None:
                 if queue:
-                    original(self, queue.popleft())
+                    original(self, [queue.popleft()], store)
                 if queue:
                     timer.start()
 
             timer.timeout.connect(drain)
         was_empty = not queue
-        lines = str(message.get("output", "")).split("\n")
-        for at in range(0, len(lines), limit):
-            queue.append({**message, "output": "\n".join(lines[at : at + limit])})
+        for message in output:
+            lines = str(message.get("output", "")).split("\n")
+            for at in range(0, len(lines), limit):
+                queue.append({**message, "output": "\n".join(lines[at : at + limit])})
         if was_empty:
-            original(self, queue.popleft())
+            original(self, [queue.popleft()], store)
             if queue:
                 self._proto_timer.start()
 
-    TerminalPanel.apply = apply  # type: ignore[method-assign]
-
-
-def proto_replay_bytes(limit: int) -> None:
-    """The engine's replay buffer also bounded by size: oldest events dropped beyond `limit` bytes of output."""
-    from collections import deque
-
-    from buildrunner_gui.model import engine as engine_module
-
-    original = engine_module.SessionEngine._event
-    sizes: dict[int, list[Any]] = {}
-
-    def _event(self: Any, message_type: str, body: dict[str, Any]) -> dict[str, Any]:
-        message = original(self, message_type, body)
-        entry = sizes.setdefault(id(self), [deque(), 0])
-        size = len(str(message.get("output", ""))) + 256
-        entry[0].append(size)
-        entry[1] += size
-        replay = self._replay
-        while len(entry[0]) > len(replay):  # dropped by the deque's own maxlen
-            entry[1] -= entry[0].popleft()
-        while entry[1] > limit and len(replay) > 1:
-            replay.popleft()
-            entry[1] -= entry[0].popleft()
-        return message
-
-    engine_module.SessionEngine._event = _event  # type: ignore[method-assign]
-
-
-def proto_item_reuse() -> None:
-    """A checkpoint's item written exactly as last time keeps its Item object (as the registry's features do), so
-    parsing skips its normalisation and the engine's diff recognises it by identity."""
-    from buildrunner_gui.model import formats
-
-    original = formats.Item.from_raw.__func__  # type: ignore[attr-defined]
-    cache: dict[tuple[str, str], Any] = {}
-
-    def from_raw(cls: type, raw: dict[str, Any], fallback_id: str) -> Any:
-        key = (fallback_id, str(raw.get("id")))
-        old = cache.get(key)
-        if old is not None and old.raw == raw:
-            return old
-        item = original(cls, raw, fallback_id)
-        cache[key] = item
-        return item
-
-    formats.Item.from_raw = classmethod(from_raw)  # type: ignore[method-assign, assignment]
+    TerminalPanel.apply_batch = apply_batch  # type: ignore[method-assign]
 
 
 SCENARIOS = {"open": open_scenario, "components": live_scenario, "terminal": live_scenario, "memory": memory_scenario}
@@ -548,18 +505,12 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=1.0, help="live modes: seconds after the writer ends")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the GUI thread here (pstats file)")
     parser.add_argument("--proto-chunk-lines", type=int, help="prototype: terminal applies <= N lines a turn")
-    parser.add_argument("--proto-replay-bytes", type=int, help="prototype: replay buffer bounded by bytes")
-    parser.add_argument("--proto-item-reuse", action="store_true", help="prototype: reuse unchanged items")
     parser.add_argument("--proto-switch-ms", type=float, help="prototype: sys.setswitchinterval (default 5 ms)")
     args = parser.parse_args()
     if args.proto_switch_ms:
         sys.setswitchinterval(args.proto_switch_ms / 1000)
     if args.proto_chunk_lines:
         proto_chunk_lines(args.proto_chunk_lines)
-    if args.proto_replay_bytes:
-        proto_replay_bytes(args.proto_replay_bytes)
-    if args.proto_item_reuse:
-        proto_item_reuse()
     if args.mode == "baseline":
         mode_baseline()
         return

@@ -26,9 +26,9 @@ Settings: a fresh INI file per window (`BUILDRUNNER_GUI_SETTINGS`) with the mirr
 from a temp folder, so `PYTHONPATH=DIR` measures the package in DIR (e.g. a `git archive` of one commit).
 
 Prototypes of proposed fixes (not the package's behaviour; off by default): `--proto-chunk-lines N` (the terminal
-applies at most N lines per event-loop turn), `--proto-replay-bytes N` (the engine's replay buffer bounded by
-bytes), `--proto-item-reuse` (a checkpoint's unchanged items keep their objects), `--proto-switch-ms MS` (the GIL
-switch interval, `sys.setswitchinterval`, default 5 ms).
+applies at most N lines per event-loop turn), `--proto-switch-ms MS` (the GIL switch interval,
+`sys.setswitchinterval`, default 5 ms). The earlier `--proto-replay-bytes` and `--proto-item-reuse` are gone: the
+store bounds its replay by size and the differ reuses unchanged items.
 
 Run: .venv/bin/python bench/bench_window.py [--runs 10] [--open-runs 5] [--live-runs 2] [--seconds 10]
 """
@@ -442,17 +442,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="how long each live writer writes")
     parser.add_argument("--only", nargs="*", choices=("startup", "open", "components", "terminal", "memory"))
     parser.add_argument("--proto-chunk-lines", type=int, help="prototype: terminal applies <= N lines a turn")
-    parser.add_argument("--proto-replay-bytes", type=int, help="prototype: replay buffer bounded by bytes")
-    parser.add_argument("--proto-item-reuse", action="store_true", help="prototype: reuse unchanged items")
     parser.add_argument("--proto-switch-ms", type=float, help="prototype: the GIL switch interval (default 5 ms)")
     args = parser.parse_args()
     proto = []
     if args.proto_chunk_lines:
         proto += ["--proto-chunk-lines", str(args.proto_chunk_lines)]
-    if args.proto_replay_bytes:
-        proto += ["--proto-replay-bytes", str(args.proto_replay_bytes)]
-    if args.proto_item_reuse:
-        proto += ["--proto-item-reuse"]
     if args.proto_switch_ms:
         proto += ["--proto-switch-ms", str(args.proto_switch_ms)]
     only = set(args.only or ("startup", "open", "components", "terminal", "memory"))
@@ -503,7 +497,7 @@ def main() -> None:
                         "info",
                     ),
                     bl.timed_row(
-                        "(info) of which `DesktopApp.start` → view loaded (scan, 10 ms poll, load)",
+                        "(info) of which `DesktopApp.start` → view loaded (scan, the source's `ready`, load)",
                         s["start_to_loaded"],
                         "-",
                         None,
