@@ -206,7 +206,7 @@ class DesktopApp(QObject):
             self.wizard.raise_()
             self.wizard.activateWindow()
             return
-        wizard = self.wizard = NewProjectWizard(self.window)
+        wizard = self.wizard = NewProjectWizard(self.window, tasks=self.tasks)
         wizard.project_created.connect(lambda folder: self._spawn(self.open_project(folder)))
         wizard.finished.connect(lambda _result: self._wizard_closed(wizard))
         wizard.open()  # open(), not exec(): never a nested event loop under qasync
