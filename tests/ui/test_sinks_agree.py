@@ -1,0 +1,102 @@
+"""Every sink shows one state: the window's view of a local build, a mirror window re-serving it, and a mirror
+of that mirror, through a whole scripted build (the demo's, played fast), on one qasync loop as in the app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex
+
+from buildrunner_gui.demo import DemoBuild
+from buildrunner_gui.server.mirror_server import MirrorServer
+from buildrunner_gui.sources.remote import RemoteSource
+from buildrunner_gui.sources.watcher import ProjectWatcher
+from buildrunner_gui.ui.session import Session
+from buildrunner_gui.ui.session_view import SessionView
+
+
+def cells(model: QAbstractItemModel) -> list[tuple[str, ...]]:
+    return [
+        tuple(str(model.index(row, column, QModelIndex()).data()) for column in range(model.columnCount()))
+        for row in range(model.rowCount())
+    ]
+
+
+def shown(view: SessionView) -> dict[str, Any]:
+    """What a person sees in every panel, as text."""
+    return {
+        "features": cells(view.features.model),
+        "components": cells(view.components.model),
+        "checkpoints": cells(view.checkpoints.model),
+        "documents": cells(view.documents.model),
+        "artifacts": cells(view.artifacts.model),
+        "activity": cells(view.activity.model),
+        "terminal": view.terminal.text(),
+        "overview": (
+            view.overview.name_label.text(),
+            view.overview.path_label.text(),
+            view.overview.badge.text(),
+            view.overview.progress_bar.text(),
+            {key: label.text() for key, label in view.overview.count_labels.items()},
+            view.overview.history(),
+        ),
+    }
+
+
+def comparable(state: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in json.loads(json.dumps(state)).items() if key != "source"}
+
+
+async def until(condition, timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+def test_window_mirror_and_mirror_of_a_mirror_show_the_same_build(run, qtbot, tmp_path: Path):
+    demo = DemoBuild(tmp_path / "demo", duration=3.0, seed=8)
+    demo.prepare()
+
+    async def scenario() -> None:
+        local = ProjectWatcher(demo.folder)
+        upstream, relay = MirrorServer(port=0), MirrorServer(port=0)
+        await upstream.start()
+        await relay.start()
+        sessions: list[Session] = []
+        try:
+            upstream.add_session(local)
+            sessions.append(Session(local))
+            sessions[0].start()
+            await until(lambda: sessions[0].loaded)
+            mirror = RemoteSource(upstream.url_for(local.session_id))
+            relay.add_session(mirror)  # the mirror window re-serves what it shows
+            sessions.append(Session(mirror))
+            sessions[1].start()
+            await until(lambda: sessions[1].loaded)
+            mirror_of_mirror = RemoteSource(relay.url_for(mirror.session_id))
+            sessions.append(Session(mirror_of_mirror))
+            sessions[2].start()
+            await until(lambda: sessions[2].loaded)
+            for session in sessions:
+                qtbot.addWidget(session.view)
+
+            demo.start()
+            await until(lambda: demo.finished, timeout=30)
+            expected = comparable(local.store.snapshot())
+            await until(lambda: all(comparable(s.store.snapshot()) == expected for s in sessions))
+            assert expected["checkpoints"] and expected["features"] and expected["documents"]
+            window = shown(sessions[0].view)
+            assert window["features"] and window["terminal"]
+            for session in sessions[1:]:
+                assert shown(session.view) == window
+        finally:
+            demo.stop()
+            for session in sessions:
+                session.stop()
+            await relay.stop()
+            await upstream.stop()
+
+    run(scenario(), timeout=60)
