@@ -426,3 +426,68 @@ def test_page_resumes_on_the_same_epoch_without_duplicates(sample_project, serve
         assert page.locator(f"#files li[data-path='{path}']").count() == 1
     expect(page.locator("#features tbody tr[data-id]")).to_have_count(17)
     assert page.problems == []
+
+
+def test_page_on_a_relay_shows_what_the_upstream_serves_through_a_whole_build(tmp_path, serve, page):
+    """The browser page, on a relay (`serve ws://…`) of a served project, ends a scripted build showing exactly the
+    upstream's own snapshot: every feature and component row, the figures and the checkpoint history."""
+    from buildrunner_gui.demo import DemoBuild
+
+    demo = DemoBuild(tmp_path / "demo-project", duration=3.0, seed=5)
+    demo.prepare()
+    upstream = serve(demo.folder, "--port", "0")
+    relay = serve(f"ws://127.0.0.1:{upstream.port}/api/build/stream/{upstream.session}", "--port", "0")
+    page.goto(relay.page_url() + f"#{relay.session}")
+    expect(page.locator("#connection-state")).to_have_attribute("data-state", "connected", timeout=10_000)
+    demo.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not demo.finished and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert demo.finished
+    finally:
+        demo.stop()
+    status_url = f"http://127.0.0.1:{upstream.port}/api/build/status/{upstream.session}"
+
+    def upstream_state() -> dict:
+        with urllib.request.urlopen(status_url, timeout=10) as response:
+            return json.load(response)
+
+    def page_view() -> dict:
+        def rows(table: str) -> list:
+            return sorted(
+                page.locator(f"#{table} tbody tr[data-id]").evaluate_all(
+                    "rows => rows.map(r => [r.dataset.id, r.dataset.status, Number(r.dataset.progress)])"
+                )
+            )
+
+        return {
+            "features": rows("features"),
+            "components": rows("components"),
+            "checkpoints": page.locator("#checkpoints li[data-id]").evaluate_all(
+                "items => items.map(i => i.dataset.id)"
+            ),
+            "percent": float(page.locator("#progress-percent").get_attribute("data-value")),
+            "status": page.locator("#status-badge").get_attribute("data-status"),
+        }
+
+    def expected_view(state: dict) -> dict:
+        return {
+            "features": sorted([i["id"], i["status"], float(i["progress"])] for i in state["features"]),
+            "components": sorted([i["id"], i["status"], float(i["progress"])] for i in state["components"]),
+            "checkpoints": [row["checkpoint_id"] for row in reversed(state["checkpoints"])],
+            "percent": float(state["progress"]["percent"]),
+            "status": state["status"],
+        }
+
+    # The upstream's watcher and then the relay take a moment to see the last writes: compare until both settle.
+    deadline = time.monotonic() + 15
+    while True:
+        state = upstream_state()
+        want, got = expected_view(state), page_view()
+        if got == want or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert got == want
+    assert state["features"] and state["checkpoints"]
+    assert page.problems == []
