@@ -57,6 +57,14 @@ def pump(milliseconds: float) -> None:
     loop.exec()
 
 
+def wait_ready(source: Any, timeout_ms: int) -> bool:
+    """Run the Qt loop until `source.is_ready` (a watcher is ready once its first scan reached the GUI thread)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not source.is_ready and time.monotonic() < deadline:
+        pump(10)
+    return bool(source.is_ready)
+
+
 def make_project(root: Path) -> Path:
     """An empty BuildRunner project: `.buildrunner/` with the usual folders."""
     for folder in ("checkpoints", "logs", "context"):

@@ -232,7 +232,7 @@ def main() -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     server_class = SeedServer if args.mode == "seed" else MirrorServer
-    server = server_class("127.0.0.1", 0, None, (), args.max_clients, False)
+    server = server_class("127.0.0.1", 0, None, (), args.max_clients)
     watcher = ProjectWatcher(args.project, session_id=f"bench-{args.mode}")
     child = Child(server, watcher, LoopStallMeter(args.tick_ms))
     try:

@@ -229,7 +229,7 @@ def run_watcher_burst(
     watcher = ProjectWatcher(project, observer_factory=bq.FilteredObserver) if filtered else ProjectWatcher(project)
     watcher.batches.connect(probe.take)
     watcher.start()
-    assert watcher.loaded.wait(10), "the watcher did not finish its first scan"
+    assert bq.wait_ready(watcher, 10_000), "the watcher did not finish its first scan"
     bq.pump(300)
     probe.updates = 0  # count only what the burst produced, not the start-up scan
     samples: list[Sample] = []

@@ -217,7 +217,7 @@ def time_through_watcher(versions: tuple[bytes, bytes], runs: int, settle_ms: fl
         watcher = ProjectWatcher(project)
         watcher.batches.connect(probe.take)
         watcher.start()
-        assert watcher.loaded.wait(30), "the watcher did not finish its first scan"
+        assert bq.wait_ready(watcher, 30_000), "the watcher did not finish its first scan"
         bq.pump(500)
         samples: list[int] = []
         try:

@@ -22,7 +22,7 @@ import _benchlib as bl
 bl.use_offscreen_qt()
 
 from buildrunner_gui.model.engine import SessionEngine  # noqa: E402
-from buildrunner_gui.sources.oneshot import engine_for, read_once  # noqa: E402
+from buildrunner_gui.sources.oneshot import read_once  # noqa: E402
 from buildrunner_gui.sources.reader import ProjectReader  # noqa: E402
 
 PROCESS_TARGET_MS = 1500.0
@@ -67,7 +67,7 @@ def breakdown_ms(project: Path, runs: int) -> dict[str, list[float]]:
         t0 = time.perf_counter_ns()
         inputs = ProjectReader(str(project)).scan()
         t1 = time.perf_counter_ns()
-        engine: SessionEngine = engine_for(project, None)
+        engine = SessionEngine(project.name, project.name, str(project))  # as read_once builds it
         engine.apply(inputs)
         t2 = time.perf_counter_ns()
         json.dumps(engine.snapshot(), ensure_ascii=False)

@@ -1,7 +1,7 @@
 """Issue measure 3: file write -> message on the GUI thread, through ProjectWatcher (target p50 < 3 ms, p99 < 15 ms).
 
 Each write rewrites one checkpoint with a new phase and completion. The time is stamped just before the write and
-again in the slot connected to `ProjectWatcher.messages` when the `checkpoint_update` carrying that write's phase
+again in the subscriber of `ProjectWatcher.batches` when the `checkpoint_update` carrying that write's phase
 arrives. Writes are spaced: the next one starts only after the message came and a short settle gap, so each is
 measured alone. Baseline: a bare watchdog Observer whose handler emits a queued Qt signal per event to a GUI-thread
 slot (no reading, no parsing), same writes, first event after the write; its writes alternate with the
@@ -55,7 +55,7 @@ class WatcherSubject:
 
     def start(self) -> None:
         self.watcher.start()
-        assert self.watcher.loaded.wait(10), "the watcher did not finish its first scan"
+        assert bq.wait_ready(self.watcher, 10_000), "the watcher did not finish its first scan"
 
     def stop(self) -> None:
         self.watcher.stop()

@@ -1,6 +1,7 @@
 """Run every benchmark script in turn, each in its own process, and print their tables.
 
-Run: .venv/bin/python bench/run_all.py [name ...]   (names: status registry watch_latency burst server; default all)
+Run: .venv/bin/python bench/run_all.py [name ...]   (names: status registry watch_latency burst server store;
+     default all; `store` needs the landed worktree, see bench_store.py)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("status", "registry", "watch_latency", "burst", "server")
+SCRIPTS = ("status", "registry", "watch_latency", "burst", "server", "store")
 
 
 def run(name: str) -> int:
