@@ -1,10 +1,12 @@
 """One connected mirror client: its own bounded queue and its own sender task.
 
-Broadcasting only appends an already-encoded frame to each client's queue, so a slow or stalled client
-never delays anyone else (a plain `await send()` loop over clients would). A client more than
-`LAG_LIMIT` bytes behind stops receiving events; once its queue drains it gets one fresh `status` and
-events resume, so it converges with everyone else. A client whose queue has not moved for `STALL_SECONDS`
-is closed with 1013.
+A small frame for a client that has nothing waiting is written to its socket at once (as websockets'
+`broadcast()` does), so a fan-out to many clients costs one write each and no task switch. Anything else
+waits in the client's own queue for its sender task, which sends when the server-wide `SendPacer` allows, so
+a slow or stalled client never delays anyone else and many big frames never freeze the loop. A client more
+than `LAG_LIMIT` bytes behind (queued here or unsent in its transport) stops receiving events; once its queue
+drains it gets one fresh `status` and events resume, so it converges with everyone else. A client whose
+queue has not moved for `STALL_SECONDS` is closed with 1013.
 """
 
 from __future__ import annotations
@@ -19,13 +21,17 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from ..model.messages import EVENT_TOPICS, TOPICS
 from ..model.snapshot_frame import encode
+from .send_pacer import SendPacer
 
 log = logging.getLogger(__name__)
 
 LAG_LIMIT = 1024 * 1024
+DIRECT_FRAME_BYTES = 64 * 1024  # larger frames always go through the queue and the pacer
+DIRECT_BUFFER_BYTES = 256 * 1024  # a transport holding more unsent data than this gets no direct writes
 STALL_SECONDS = 30.0
 CLOSE_TRY_AGAIN_LATER = 1013
 
@@ -42,8 +48,10 @@ class ClientChannel:
         client_id: str,
         session_id: str,
         fresh_status: FreshStatus,
+        pacer: SendPacer | None = None,
     ) -> None:
         self.connection = connection
+        self._pacer = pacer or SendPacer()
         self.client_id = client_id
         self.session_id = session_id
         self.topics: frozenset[str] = TOPICS
@@ -77,8 +85,11 @@ class ClientChannel:
             return
         if self.lagging:
             return
-        if self.queued_bytes > LAG_LIMIT:
+        if self.queued_bytes + self._unsent() > LAG_LIMIT:
             self.lagging = True  # drop events from here on; a fresh status replaces them once drained
+            if self._stuck_since is None:
+                self._stuck_since = time.monotonic()
+            self._wake.set()  # the sender waits for the socket to drain, then sends the status
             return
         self._push(frame, is_event=True)
 
@@ -95,11 +106,37 @@ class ClientChannel:
                 self._push(encode(message), is_event=True)
 
     def _push(self, frame: str, is_event: bool) -> None:
+        if not self._queue and self._write_now(frame):
+            return
         if not self._queue and self._stuck_since is None:
             self._stuck_since = time.monotonic()
         self._queue.append((is_event, frame))
         self.queued_bytes += len(frame)
         self._wake.set()
+
+    def _write_now(self, frame: str) -> bool:
+        """Write a small frame straight to the socket when nothing is waiting and the pacer allows."""
+        connection = self.connection
+        if (
+            len(frame) > DIRECT_FRAME_BYTES
+            or connection.protocol.state is not State.OPEN
+            or connection.send_in_progress is not None
+            or self._unsent() > DIRECT_BUFFER_BYTES
+            or not self._pacer.may_send_now()
+        ):
+            return False
+        try:
+            connection.protocol.send_text(frame.encode())
+            connection.send_data()
+        except Exception:  # a connection closing under us: the queue path reports it properly
+            log.debug("direct write to %s failed", self.client_id, exc_info=True)
+            return False
+        self._pacer.sent()
+        return True
+
+    def _unsent(self) -> int:
+        transport = self.connection.transport
+        return transport.get_write_buffer_size() if transport is not None else 0
 
     def _drop_queue(self) -> None:
         self._queue.clear()
@@ -113,15 +150,16 @@ class ClientChannel:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._queue:
-                    _, frame = self._queue.popleft()
+                    await self._pacer.turn()
+                    _, frame = self._queue.popleft()  # written before `send` can suspend: order is kept
                     self.queued_bytes -= len(frame)
                     await self.connection.send(frame)
+                    self._pacer.sent()
                     self._stuck_since = time.monotonic() if self._queue else None
-                    # Let the GUI and the other clients' senders run between frames: under qasync every woken
-                    # sender runs in one pass of Qt's timers, so a burst would otherwise freeze the window.
-                    await asyncio.sleep(0)
                 if self.lagging:
+                    await self.connection.drain()  # what was written directly must reach the client first
                     self.lagging = False
+                    self._stuck_since = None
                     self.send_status()
         except ConnectionClosed:
             pass

@@ -33,6 +33,7 @@ from ..model.store import SessionStore
 from .access import AccessPolicy
 from .channel import ClientChannel, encode
 from .client_input import BadInput, Ping, RequestStatus, Resume, Subscribe, read_client_message
+from .send_pacer import SendPacer
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class MirrorServer:
         self.access = AccessPolicy.for_bind(host, token, allowed_origins)
         self.sessions: dict[str, SessionSource] = {}
         self._forwarders: dict[str, Any] = {}
+        self._pacer = SendPacer()  # one for all clients: together they never hold the loop for long
         self._channels: dict[str, set[ClientChannel]] = {}
         self._server: Server | None = None
         self._client_numbers = itertools.count(1)
@@ -225,7 +227,7 @@ class MirrorServer:
             return
         client_id = f"c{next(self._client_numbers)}"
         store = source.store
-        channel = ClientChannel(connection, client_id, session_id, partial(_status_frame, store))
+        channel = ClientChannel(connection, client_id, session_id, partial(_status_frame, store), self._pacer)
         self._channels[session_id].add(channel)
         try:
             status_frame = store.status_frame()
