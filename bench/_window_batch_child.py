@@ -89,6 +89,25 @@ class Ours:
         marks["applied"] = now()
 
 
+PANELS = ("overview", "features", "components", "checkpoints", "documents", "artifacts", "terminal", "activity")
+
+
+def time_panels(view: Any) -> dict[str, list[float]]:
+    """Wraps each panel's `apply_batch` (ours) with a stopwatch; the view still calls them itself."""
+    spent: dict[str, list[float]] = {name: [] for name in PANELS}
+    for name in PANELS:
+        panel = getattr(view, name)
+        original = panel.apply_batch
+
+        def timed(batch: Any, store: Any, original: Any = original, out: list[float] = spent[name]) -> None:
+            start = now()
+            original(batch, store)
+            out.append((now() - start) / 1e6)
+
+        panel.apply_batch = timed
+    return spent
+
+
 class Landed:
     """88c8a52's API: the snapshot dict, then each batch as a list the view hands on message by message."""
 
@@ -215,6 +234,7 @@ def main() -> None:
         data.snapshot(args.features, args.per_feature, args.project),
     )
     set_up(view, args.scenario)
+    panel_ms = {} if args.tree else time_panels(view)
     terminal = args.scenario.startswith("terminal")
     if terminal and args.prefill:
         marks: dict[str, int] = {}
@@ -277,6 +297,7 @@ def main() -> None:
         "idle_ms": idle["per_slice_ms"],
         "batches": samples,
         "check": check,
+        "panel_ms": {name: times[-args.batches :] for name, times in panel_ms.items()},
         "rss_kb": int(Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]),
     }
     print(json.dumps(result), flush=True)

@@ -300,15 +300,16 @@ async def open_and_show(desktop: Any, hook: LoadHook, project: str) -> dict[str,
 
 class BatchTimer:
     """Replaces a SessionView's `apply_batch(batch, store)` with a timed call (the Session calls it through the
-    instance; the store has applied the batch before, on the same thread, untimed here)."""
+    instance; the store has applied the batch before, on the same thread, untimed here). Also takes the landed
+    code's `apply_batch(batch)`, so `PYTHONPATH=<checkout of 88c8a52>` measures that code the same way."""
 
     def __init__(self, view: Any) -> None:
         self.samples: list[tuple[int, float, int]] = []  # (end stamp, ms, messages)
         original = view.apply_batch
 
-        def timed(batch: list[dict[str, Any]], store: Any) -> None:
+        def timed(batch: list[dict[str, Any]], *store: Any) -> None:  # the landed code's took no store
             start = now()
-            original(batch, store)
+            original(batch, *store)
             end = now()
             self.samples.append((end, (end - start) / 1e6, len(batch)))
 
@@ -492,6 +493,28 @@ def proto_chunk_lines(limit: int) -> None:
     TerminalPanel.apply_batch = apply_batch  # type: ignore[method-assign]
 
 
+def proto_row_signals(limit: int) -> None:
+    """Table models report changed rows as one `dataChanged` per run of consecutive rows when there are at most
+    `limit` runs (else one spanning them all, as now): Qt repaints the whole viewport for any multi-row range,
+    even one wholly outside it, so ten scattered rows cost a repaint of every visible row."""
+    from buildrunner_gui.ui import keyed_model
+
+    original = keyed_model.KeyedTableModel.report_changed
+
+    def report_changed(self: Any, keys: Any) -> None:
+        row_of = self._index()
+        rows = sorted(row for row in map(row_of.get, keys) if row is not None)
+        spans = keyed_model.runs(rows)
+        if len(spans) > limit:
+            original(self, (self._keys[row] for row in rows))
+            return
+        last = self.columnCount() - 1
+        for first, end in spans:
+            self.dataChanged.emit(self.index(first, 0), self.index(end, last))
+
+    keyed_model.KeyedTableModel.report_changed = report_changed  # type: ignore[method-assign]
+
+
 SCENARIOS = {"open": open_scenario, "components": live_scenario, "terminal": live_scenario, "memory": memory_scenario}
 
 
@@ -506,11 +529,14 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="write a cProfile of the GUI thread here (pstats file)")
     parser.add_argument("--proto-chunk-lines", type=int, help="prototype: terminal applies <= N lines a turn")
     parser.add_argument("--proto-switch-ms", type=float, help="prototype: sys.setswitchinterval (default 5 ms)")
+    parser.add_argument("--proto-row-signals", type=int, help="prototype: one dataChanged per row run, <= N runs")
     args = parser.parse_args()
     if args.proto_switch_ms:
         sys.setswitchinterval(args.proto_switch_ms / 1000)
     if args.proto_chunk_lines:
         proto_chunk_lines(args.proto_chunk_lines)
+    if args.proto_row_signals:
+        proto_row_signals(args.proto_row_signals)
     if args.mode == "baseline":
         mode_baseline()
         return

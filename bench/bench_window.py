@@ -27,8 +27,9 @@ from a temp folder, so `PYTHONPATH=DIR` measures the package in DIR (e.g. a `git
 
 Prototypes of proposed fixes (not the package's behaviour; off by default): `--proto-chunk-lines N` (the terminal
 applies at most N lines per event-loop turn), `--proto-switch-ms MS` (the GIL switch interval,
-`sys.setswitchinterval`, default 5 ms). The earlier `--proto-replay-bytes` and `--proto-item-reuse` are gone: the
-store bounds its replay by size and the differ reuses unchanged items.
+`sys.setswitchinterval`, default 5 ms), `--proto-row-signals N` (table models emit one `dataChanged` per run of
+consecutive changed rows, up to N runs, instead of one spanning them all). The earlier `--proto-replay-bytes` and
+`--proto-item-reuse` are gone: the store bounds its replay by size and the differ reuses unchanged items.
 
 Run: .venv/bin/python bench/bench_window.py [--runs 10] [--open-runs 5] [--live-runs 2] [--seconds 10]
 """
@@ -443,12 +444,15 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=("startup", "open", "components", "terminal", "memory"))
     parser.add_argument("--proto-chunk-lines", type=int, help="prototype: terminal applies <= N lines a turn")
     parser.add_argument("--proto-switch-ms", type=float, help="prototype: the GIL switch interval (default 5 ms)")
+    parser.add_argument("--proto-row-signals", type=int, help="prototype: one dataChanged per row run, <= N runs")
     args = parser.parse_args()
     proto = []
     if args.proto_chunk_lines:
         proto += ["--proto-chunk-lines", str(args.proto_chunk_lines)]
     if args.proto_switch_ms:
         proto += ["--proto-switch-ms", str(args.proto_switch_ms)]
+    if args.proto_row_signals:
+        proto += ["--proto-row-signals", str(args.proto_row_signals)]
     only = set(args.only or ("startup", "open", "components", "terminal", "memory"))
 
     load = bl.MachineLoad()

@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -162,6 +163,11 @@ def main() -> None:
                 extra = [*common, "--batches", str(args.landed_batches), "--tree", str(tree)]
                 landed = run_child(scenario, env, tmp, extra, timeout=600)
             rows += rows_for(scenario, ours, landed)
+            split = ", ".join(
+                f"{name} {statistics.median(times):.1f}" for name, times in ours["panel_ms"].items() if times
+            )
+            notes.append(f"{scenario}: ours, median ms per panel's apply_batch: {split}")
+            print(notes[-1], flush=True)
             notes.append(
                 f"{scenario}: ours {ours['platform']} {ours['package']}, check {ours['check']}, "
                 f"idle max {max(ours['idle_ms']):.1f} ms"
