@@ -55,8 +55,9 @@ class ProjectDiffer:
     # ---------------------------------------------------------------- applying changes
 
     def apply(self, inputs: Iterable[SourceInput]) -> list[Message]:
-        """Apply a batch of inputs; return its events, in order. Figures are re-derived once per batch, and the
-        batch's events share one timestamp (they describe one moment)."""
+        """Apply a batch of inputs; return its events: the derived ones (items, checkpoints, figures), then the
+        batch's file changes, errors and output in the order they happened. Figures are re-derived once per
+        batch, and the batch's events share one timestamp (they describe one moment)."""
         self._stamp = self._clock()
         out: list[Message] = []
         touched: list[Checkpoint] = []
@@ -81,10 +82,14 @@ class ProjectDiffer:
                 self._apply_state_dir(entry, out)
             elif isinstance(entry, Notice):
                 out.append(self._terminal(entry.text, "info", MONITOR_SOURCE))
-        if derived_dirty:
-            self._last_change = self._stamp if watched_change else self._recorded_last_change()
-            self._rederive(out, touched, removed_checkpoints)
-        return out
+        if not derived_dirty:
+            return out
+        self._last_change = self._stamp if watched_change else self._recorded_last_change()
+        derived: list[Message] = []
+        self._rederive(derived, touched, removed_checkpoints)
+        # What the build's state now is goes first, the file activity that caused it after: clients see the
+        # change itself as early as possible (a fan-out writes each message to every client in turn).
+        return derived + out
 
     def _apply_read(self, entry: FileRead, out: list[Message], touched: list[Checkpoint]) -> bool:
         record = entry.record

@@ -221,14 +221,14 @@ def test_new_checkpoint_sends_only_the_changes(loaded):
     }
     out = loaded.apply([cp_read("cp2.json", cp2, "created")])
     assert types(out) == [
-        "file_change",
         "checkpoint_update",
         "component_update",
         "component_update",
         "feature_update",
         "build_progress",
+        "file_change",
     ]
-    file_change, checkpoint, auth, shared, f1, progress = out
+    checkpoint, auth, shared, f1, progress, file_change = out
     assert (file_change["file_path"], file_change["file_type"], file_change["change_type"]) == (
         f"{CP_DIR}/cp2.json",
         "checkpoint",
@@ -258,8 +258,8 @@ def test_new_checkpoint_sends_only_the_changes(loaded):
 def test_checkpoint_change_without_figure_change_sends_no_progress(loaded):
     changed = {**CP1, "metadata": {"description": "edited"}}
     out = loaded.apply([cp_read("cp1.json", changed)])
-    assert types(out) == ["file_change", "checkpoint_update"]
-    assert out[1]["metadata"] == {"description": "edited"}
+    assert types(out) == ["checkpoint_update", "file_change"]
+    assert out[0]["metadata"] == {"description": "edited"}
 
 
 def test_unchanged_reread_sends_nothing(loaded):
@@ -284,17 +284,17 @@ def test_registry_change_updates_only_changed_items(loaded):
     features = [dict(f) for f in REGISTRY["features"]]
     features[2]["progress"] = 60
     out = loaded.apply([reg_read({**REGISTRY, "features": features})])
-    assert types(out) == ["file_change", "component_update", "feature_update", "build_progress"]
-    assert out[1]["component_id"] == "src/ui.py" and out[1]["progress"] == 60.0
-    assert out[2]["feature_id"] == "f3" and out[2]["progress"] == 60.0
-    assert out[3]["percent"] == round(160 / 3, 1)
+    assert types(out) == ["component_update", "feature_update", "build_progress", "file_change"]
+    assert out[0]["component_id"] == "src/ui.py" and out[0]["progress"] == 60.0
+    assert out[1]["feature_id"] == "f3" and out[1]["progress"] == 60.0
+    assert out[2]["percent"] == round(160 / 3, 1)
 
 
 def test_removed_items_are_sent_with_removed_true(loaded):
     features = [f for f in REGISTRY["features"] if f["id"] != "f3"]
     out = loaded.apply([reg_read({**REGISTRY, "features": features})])
-    assert types(out) == ["file_change", "component_update", "feature_update", "build_progress"]
-    component, feature = out[1], out[2]
+    assert types(out) == ["component_update", "feature_update", "build_progress", "file_change"]
+    component, feature = out[0], out[1]
     assert (component["component_id"], component["removed"]) == ("src/ui.py", True)
     assert (feature["feature_id"], feature["name"], feature["removed"]) == ("f3", "UI", True)
     snap = loaded.snapshot()
@@ -304,10 +304,10 @@ def test_removed_items_are_sent_with_removed_true(loaded):
 
 def test_registry_deleted_removes_every_feature(loaded):
     out = loaded.apply([FileRemoved(FEATURES, "features")])
-    assert types(out)[0] == "file_change" and out[0]["change_type"] == "deleted"
+    assert types(out)[-1] == "file_change" and out[-1]["change_type"] == "deleted"
     assert sorted(m["feature_id"] for m in of_type(out, "feature_update") if m["removed"]) == ["f1", "f2", "f3"]
     assert len([m for m in of_type(out, "component_update") if m["removed"]]) == 3
-    assert types(out)[-1] == "build_progress"
+    assert types(out)[-2] == "build_progress"
     snap = loaded.snapshot()
     assert snap["features"] == [] and snap["components"] == []
     assert snap["project"]["name"] == "demo-folder"  # the registry named the project; now the folder does
@@ -315,9 +315,9 @@ def test_registry_deleted_removes_every_feature(loaded):
 
 def test_checkpoint_deleted(loaded):
     out = loaded.apply([FileRemoved(f"{CP_DIR}/cp1.json", "checkpoint")])
-    assert types(out) == ["file_change", "checkpoint_update", "build_progress"]
-    assert out[1]["checkpoint_id"] == "cp1" and out[1]["removed"] is True
-    assert out[2]["tasks_completed"] == 0
+    assert types(out) == ["checkpoint_update", "build_progress", "file_change"]
+    assert out[0]["checkpoint_id"] == "cp1" and out[0]["removed"] is True
+    assert out[1]["tasks_completed"] == 0
     assert loaded.snapshot()["checkpoints"] == []
 
 
@@ -343,8 +343,8 @@ def test_batch_rederives_once(loaded):
     cp2 = {**CP1, "id": "cp2", "timestamp": "2025-11-17T22:00:00Z", "completion": 10}
     cp3 = {**CP1, "id": "cp3", "timestamp": "2025-11-17T23:00:00Z", "completion": 70}
     out = loaded.apply([cp_read("cp2.json", cp2, "created"), cp_read("cp3.json", cp3, "created")])
-    assert types(out) == ["file_change", "file_change", "checkpoint_update", "checkpoint_update", "build_progress"]
-    assert out[-1]["percent"] == 70.0
+    assert types(out) == ["checkpoint_update", "checkpoint_update", "build_progress", "file_change", "file_change"]
+    assert out[2]["percent"] == 70.0
 
 
 # ---------------------------------------------------------------- bad files

@@ -212,3 +212,16 @@ def test_catch_up_events_take_a_client_to_the_new_state():
     for key in ("features", "progress", "status", "documents", "feature_stats"):
         assert got[key] == want[key], key
     assert [line["output"] for line in got["terminal"]] == ["one", "two", "three"]  # only the new line added
+
+
+def test_the_status_frame_is_the_status_message_and_follows_every_change():
+    store = SessionStore("s", PROJECT)
+    store.publish([feature(f"f{n}") for n in range(50)])
+    store.publish([event("terminal_output", output="one\ntwo", output_type="stdout", source="log")])
+    for change in ([feature("f3", "failed", 20.0)], [feature("f7", removed=True)], [document("d.md", "# D")]):
+        store.publish(change)
+        decoded = json.loads(store.status_frame())
+        expected = json.loads(json.dumps(store.status_message()))
+        assert {k: v for k, v in decoded.items() if k != "timestamp"} == {
+            k: v for k, v in expected.items() if k != "timestamp"
+        }
