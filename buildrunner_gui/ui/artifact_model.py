@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from .burnup_chart import parse_timestamp
-from .document_model import human_size, touched_paths
-from .keyed_model import KeyedTableModel
+from .file_rows_model import PATH_ROLE, FileRowsModel, human_size
 
 if TYPE_CHECKING:
-    from ..model.store import SessionStore
+    pass
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 Message = dict[str, Any]
 
 COLUMNS = ("Path", "Size", "Modified")
 COL_PATH, COL_SIZE, COL_MODIFIED = range(3)
-PATH_ROLE = int(Qt.ItemDataRole.UserRole)
 _NUMBER_ALIGN = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -28,25 +25,12 @@ def _local(text: str | None, pattern: str) -> str:
     return moment.astimezone().strftime(pattern) if moment else "—"
 
 
-class ArtifactTableModel(KeyedTableModel):
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._store: SessionStore | None = None
-
-    def load(self, store: SessionStore) -> None:
-        self._store = store
-        self.reset_keys(sorted(store.artifacts))
-
-    def apply_batch(self, batch: Sequence[Message], store: SessionStore) -> dict[str, None]:
-        """The batch's artifact changes; returns the paths they touched."""
-        touched, state_dir_gone = touched_paths(batch, ("artifact",))
-        if touched or state_dir_gone:
-            self._store = store
-            self.sync_keys(sorted(store.artifacts), touched)
-        return touched
+class ArtifactTableModel(FileRowsModel):
+    FILE_TYPES = ("artifact",)
+    TABLE = "artifacts"
 
     def artifact(self, path: str) -> dict[str, Any] | None:
-        return None if self._store is None else self._store.artifacts.get(path)
+        return self.row_data(path)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(COLUMNS)
