@@ -1,9 +1,9 @@
 """A table model whose rows are keys (ids or paths) into the session store; the data stays in the store.
 
 Subclasses say what the rows are and how a cell looks. This base keeps the row order and turns a batch's changes
-into the fewest model signals: removals and insertions as contiguous row ranges, then ONE `dataChanged` spanning
-the rows that changed. Only `reset_keys` (a whole new state) resets the model, so views keep their selection,
-scroll position and sorting across live updates.
+into few model signals: removals, insertions and changes, each as runs of consecutive rows. Only `reset_keys`
+(a whole new state) resets the model, so views keep their selection, scroll position and sorting across live
+updates.
 """
 
 from __future__ import annotations
@@ -79,11 +79,16 @@ class KeyedTableModel(QAbstractTableModel):
         self.report_changed(key for key in changed if key in kept)
 
     def report_changed(self, keys: Iterable[str]) -> None:
-        """One `dataChanged` for the range spanning these keys' rows (keys without a row are skipped)."""
+        """One `dataChanged` per run of consecutive changed rows (keys without a row are skipped).
+
+        Not one range spanning them all: Qt repaints every visible row for a multi-row range even when the
+        changed rows are all off-screen, which made a few scattered changes among 10,000 rows cost a repaint
+        of the whole view each time (measured: 700 `data()` calls per write)."""
         row_of = self._index()
-        rows = [row for row in map(row_of.get, keys) if row is not None]
-        if rows:
-            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), self.columnCount() - 1))
+        rows = sorted({row for row in map(row_of.get, keys) if row is not None})
+        last_column = self.columnCount() - 1
+        for first, last in runs(rows):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
 
     def _move_to(self, order: list[str]) -> None:
         self.layoutAboutToBeChanged.emit()

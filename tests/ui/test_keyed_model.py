@@ -26,7 +26,7 @@ def test_runs() -> None:
     assert runs([1, 2, 3, 7, 9, 10]) == [(1, 3), (7, 7), (9, 10)]
 
 
-def test_sync_inserts_and_removes_ranges_and_reports_one_change(qapp, qtmodeltester) -> None:
+def test_sync_inserts_and_removes_ranges_and_reports_changes_as_runs(qapp, qtmodeltester) -> None:
     model = Letters()
     model.reset_keys("abcdefgh")
     qtmodeltester.check(model)
@@ -34,7 +34,7 @@ def test_sync_inserts_and_removes_ranges_and_reports_one_change(qapp, qtmodeltes
     model.sync_keys(list("aXYcdghZ"), changed=["a", "d", "g", "X", "b"])
     assert signals.removed == [(4, 5), (1, 1)]  # e f, then b: bottom first
     assert signals.inserted == [(1, 2), (7, 7)]  # X Y, then Z, each where the target puts it
-    assert signals.changed == [(0, 5)]  # a (row 0) to g (row 5): new and gone keys are not "changed"
+    assert signals.changed == [(0, 0), (4, 5)]  # a, then d g: new and gone keys are not "changed"
     assert (signals.resets, signals.layouts) == (0, 0)
     assert model.keys() == list("aXYcdghZ")
     assert [model.row_of(key) for key in "aXYcdghZ"] == list(range(8))
