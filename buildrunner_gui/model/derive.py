@@ -35,7 +35,8 @@ class ProjectDiffer:
         self._alias = alias
         self._clock = clock
 
-        self._checkpoints: dict[str, Checkpoint] = {}
+        self._checkpoints: dict[str, Checkpoint] = {}  # by file
+        self._shown_checkpoints: dict[str, Checkpoint] = {}  # by checkpoint id, as last reported
         self._registry: FeatureRegistry | None = None
         self._documents: dict[str, Document] = {}
         self._artifacts: dict[str, tuple[int, float]] = {}
@@ -60,16 +61,14 @@ class ProjectDiffer:
         batch, and the batch's events share one timestamp (they describe one moment)."""
         self._stamp = self._clock()
         out: list[Message] = []
-        touched: list[Checkpoint] = []
-        removed_checkpoints: list[Checkpoint] = []
         derived_dirty = watched_change = False
         for entry in inputs:
             if isinstance(entry, FileRead):
-                if self._apply_read(entry, out, touched):
+                if self._apply_read(entry, out):
                     derived_dirty = True
                     watched_change |= entry.announce
             elif isinstance(entry, FileRemoved):
-                if self._apply_removed(entry, out, removed_checkpoints):
+                if self._apply_removed(entry, out):
                     derived_dirty = watched_change = True
             elif isinstance(entry, FileFailed):
                 if entry.file_type in DOCUMENT_TYPES and entry.change in ("deleted", "moved"):
@@ -86,12 +85,12 @@ class ProjectDiffer:
             return out
         self._last_change = self._stamp if watched_change else self._recorded_last_change()
         derived: list[Message] = []
-        self._rederive(derived, touched, removed_checkpoints)
+        self._rederive(derived)
         # What the build's state now is goes first, the file activity that caused it after: clients see the
         # change itself as early as possible (a fan-out writes each message to every client in turn).
         return derived + out
 
-    def _apply_read(self, entry: FileRead, out: list[Message], touched: list[Checkpoint]) -> bool:
+    def _apply_read(self, entry: FileRead, out: list[Message]) -> bool:
         record = entry.record
         if not (entry.change == "modified" and self._unchanged(entry)):
             if isinstance(record, Document):
@@ -124,7 +123,6 @@ class ProjectDiffer:
             if self._checkpoints.get(entry.path) == record:
                 return False
             self._checkpoints[entry.path] = record
-            touched.append(record)
             return True
         if isinstance(record, FeatureRegistry):
             if self._registry == record:
@@ -150,12 +148,12 @@ class ProjectDiffer:
             return self._artifacts.get(entry.path) == (entry.size, entry.mtime)
         return False
 
-    def _apply_removed(self, entry: FileRemoved, out: list[Message], removed: list[Checkpoint]) -> bool:
+    def _apply_removed(self, entry: FileRemoved, out: list[Message]) -> bool:
         out.append(self._file_change(entry.path, entry.file_type, entry.change))
         self._documents.pop(entry.path, None)
         self._artifacts.pop(entry.path, None)
         if entry.file_type == "checkpoint" and entry.path in self._checkpoints:
-            removed.append(self._checkpoints.pop(entry.path))
+            del self._checkpoints[entry.path]
             return True
         if entry.file_type == "features" and self._registry is not None:
             self._registry = None
@@ -196,7 +194,7 @@ class ProjectDiffer:
 
     # ---------------------------------------------------------------- derived state and its diff
 
-    def _rederive(self, out: list[Message], touched: list[Checkpoint], removed: list[Checkpoint]) -> None:
+    def _rederive(self, out: list[Message]) -> None:
         history = figures.ordered(self._checkpoints.values())
         current = figures.latest(history)
         features = [_reuse(self._features, item) for item in figures.shown_features(self._registry, current)]
@@ -204,14 +202,16 @@ class ProjectDiffer:
         if current is not None and current.components:
             components = [_reuse(self._components, item) for item in components]
 
-        shown_ids = {checkpoint.id for checkpoint in history}
-        for checkpoint in removed:
-            if checkpoint.id not in shown_ids:
+        # One row per checkpoint id (the protocol names checkpoints by id): where two files carry the same id,
+        # the later one in history order is the one shown.
+        shown = {checkpoint.id: checkpoint for checkpoint in history}
+        for checkpoint_id, checkpoint in self._shown_checkpoints.items():
+            if checkpoint_id not in shown:
                 out.append(self._checkpoint(checkpoint, removed=True))
-        present = {id(checkpoint) for checkpoint in history}
-        for checkpoint in touched:
-            if id(checkpoint) in present:  # written and removed again within one batch: nothing to show
+        for checkpoint_id, checkpoint in shown.items():
+            if self._shown_checkpoints.get(checkpoint_id) is not checkpoint:
                 out.append(self._checkpoint(checkpoint))
+        self._shown_checkpoints = shown
 
         self._components = self._diff_items(self._components, components, "component", out)
         self._features = self._diff_items(self._features, features, "feature", out)

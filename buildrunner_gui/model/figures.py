@@ -5,7 +5,7 @@ Pure functions of (checkpoints, registry): the differ (`derive.py`) calls them a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +141,19 @@ class ItemTally:
         self._counts[status] -= 1
         self._micro -= round(progress * 1_000_000)
         self._total -= 1
+
+    def replace(self, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
+        """One item (a dict with `status` and `progress`) changed: `old` (or None) left, `new` (or None) came."""
+        counts = self._counts
+        if old is not None:
+            counts[old["status"]] -= 1
+            self._micro -= round(old["progress"] * 1_000_000)
+            self._total -= 1
+        if new is not None:
+            status = new["status"]
+            counts[status] = counts.get(status, 0) + 1
+            self._micro += round(new["progress"] * 1_000_000)
+            self._total += 1
 
     def stats(self) -> dict[str, Any]:
         mean = round(self._micro / 1_000_000 / self._total, 1) if self._total else 0.0

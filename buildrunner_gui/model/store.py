@@ -31,7 +31,6 @@ SNAPSHOT_CHECKPOINTS = 500
 SNAPSHOT_LINE_CHARS = 1_000  # long lines are clipped in the snapshot (events carry them whole)
 DOCUMENT_TYPES = ("context", "spec")
 LOCAL_SOURCE: SourceOut = {"kind": "local"}
-_ITEM_KEYS = ("name", "status", "raw_status", "progress", "metadata")
 _GONE = ("deleted", "moved")
 
 
@@ -58,8 +57,8 @@ class SessionStore:
         self._snapshot: tuple[int, Snapshot] | None = None
         self._frame = StatusFrame()
         self._reducers: dict[str, Callable[[Message], None]] = {
-            "component_update": self._item_update,
-            "feature_update": self._item_update,
+            "component_update": self._component_update,
+            "feature_update": self._feature_update,
             "checkpoint_update": self._checkpoint_update,
             "build_progress": self._build_progress,
             "source_update": self._source_update,
@@ -160,17 +159,24 @@ class SessionStore:
         """Stamp each event (in place) with this session's id, epoch and next seq, apply it, and keep it for
         resuming clients; return them, for the sinks."""
         published = []
+        reducers, session_id, epoch, replay = self._reducers, self.session_id, self.epoch, self._replay
+        seq, added = self.seq, 0
         for message in events:
-            reduce = self._reducers.get(message["type"])
+            reduce = reducers.get(message["type"])
             if reduce is None:
                 continue  # a type this version does not know (from a newer upstream): nothing to show
-            self.seq += 1
-            message["session_id"] = self.session_id
-            message["epoch"] = self.epoch
-            message["seq"] = self.seq
+            seq += 1
+            message["session_id"] = session_id
+            message["epoch"] = epoch
+            message["seq"] = seq
+            self.seq = seq  # reducers see the message's own seq as the store's
             reduce(message)
-            self._remember(message)
+            size = 100 + len(message.get("output") or "") + len(message.get("content") or "")
+            replay.append((message, size))
+            added += size
             published.append(message)
+        self._replay_bytes += added
+        self._trim_replay()
         return published
 
     def reload(self, state: Snapshot, catch_up: list[Message]) -> list[Message]:
@@ -211,38 +217,42 @@ class SessionStore:
         self.artifacts = {art["file_path"]: dict(art) for art in state["artifacts"]}
         self._snapshot = None
 
-    def _remember(self, message: Message) -> None:
-        """Keep the event for resuming clients, within both the count and the size bound."""
-        size = 100 + len(message.get("output") or "") + len(message.get("content") or "")
-        self._replay.append((message, size))
-        self._replay_bytes += size
-        while len(self._replay) > REPLAY_EVENTS or self._replay_bytes > REPLAY_BYTES:
-            self._replay_bytes -= self._replay.popleft()[1]
+    def _trim_replay(self) -> None:
+        """Keep the events for resuming clients within both the count and the size bound."""
+        replay = self._replay
+        while len(replay) > REPLAY_EVENTS or self._replay_bytes > REPLAY_BYTES:
+            self._replay_bytes -= replay.popleft()[1]
 
     # ---------------------------------------------------------------- the reducer, one method per event type
 
     def _put_item(self, kind: str, item: dict[str, Any]) -> None:
         items = self.items[kind]
-        tally = self._tallies[kind]
         old = items.get(item["id"])
-        if old is not None:
-            tally.remove(old["status"], old["progress"])
         items[item["id"]] = item
-        tally.add(item["status"], item["progress"])
+        self._tallies[kind].replace(old, item)
 
-    def _item_update(self, message: Message) -> None:
+    def _component_update(self, message: Message) -> None:
+        self._item_update(message, "component", message["component_id"])
+
+    def _feature_update(self, message: Message) -> None:
+        self._item_update(message, "feature", message["feature_id"])
+
+    def _item_update(self, message: Message, kind: str, item_id: str) -> None:
         self.last_change = message["timestamp"]
-        kind = "component" if message["type"] == "component_update" else "feature"
-        item_id = message[f"{kind}_id"]
+        items = self.items[kind]
         if message["removed"]:
-            old = self.items[kind].pop(item_id, None)
-            if old is not None:
-                self._tallies[kind].remove(old["status"], old["progress"])
+            self._tallies[kind].replace(items.pop(item_id, None), None)
             return
-        item = {"id": item_id}
-        for key in _ITEM_KEYS:
-            item[key] = message[key]
-        self._put_item(kind, item)
+        item = {
+            "id": item_id,
+            "name": message["name"],
+            "status": message["status"],
+            "raw_status": message["raw_status"],
+            "progress": message["progress"],
+            "metadata": message["metadata"],
+        }
+        self._tallies[kind].replace(items.get(item_id), item)
+        items[item_id] = item
 
     def _checkpoint_update(self, message: Message) -> None:
         self.last_change = message["timestamp"]
