@@ -3,7 +3,8 @@
 The bridge is a lock, a list and one signal (the pattern of Anki's task manager): the reading thread
 appends the differ's events and emits `_wake` only when the list was empty, so however fast files change,
 the GUI thread gets one queued call per batch and never a backlog of signals. There the store publishes
-the batch and the sinks get it (`sources/source.py`).
+the batch (a big one over a few turns of the loop, `chunked_publisher.py`) and the sinks get it
+(`sources/source.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..model.derive import ProjectDiffer
 from ..model.messages import Message
 from ..model.session_ids import session_id_for
 from ..model.store import SessionStore
+from .chunked_publisher import ChunkedPublisher
 from .project_worker import RESCAN_INTERVAL, RETRY_DELAY, ObserverFactory, ProjectWorker
 from .source import BatchCallback, Notify
 from .subscribers import Subscribers
@@ -58,6 +60,7 @@ class ProjectWatcher(QObject):
             retry_delay=retry_delay,
             observer_factory=observer_factory,
         )
+        self._publisher = ChunkedPublisher(self.store, self.batches.emit, self)
         self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
         self._started = False
 
@@ -110,9 +113,9 @@ class ProjectWatcher(QObject):
         with self._outbox_lock:
             batch, self._outbox = self._outbox, []
             first, self._outbox_first = self._outbox_first, False
-        published = self.store.publish(batch)
-        if published:
-            self.batches.emit(published)
-        if first and not self._ready:
+        self._publisher.publish(batch, after=self._mark_ready if first else None)
+
+    def _mark_ready(self) -> None:
+        if not self._ready:
             self._ready = True
             self.ready.emit()
