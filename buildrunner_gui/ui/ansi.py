@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
 from typing import NamedTuple
@@ -51,6 +52,7 @@ _TOKEN = re.compile(
 # Anything that needs the slow path; plain text with tabs and newlines does not.
 _SPECIAL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SGR_PARAMS = re.compile(r"[0-9;:]*")  # SGR with private markers (`ESC[?...m`) is not SGR
+_SGR = re.compile(r"\x1b\[([0-9;:]*)m")  # a colour or style change, and nothing else
 
 # xterm-style 16 colours (Tango), readable on light and dark backgrounds alike.
 _BASE16: tuple[tuple[int, int, int], ...] = (
@@ -108,6 +110,7 @@ def _extended_color(parts: list[list[int | None]], i: int) -> tuple[Color | None
     return None, len(parts)  # malformed: ignore the rest of this SGR, as terminals do
 
 
+@lru_cache(maxsize=4096)  # a build's output repeats a handful of (style, sequence) pairs thousands of times
 def apply_sgr(style: Style, params: str) -> Style:
     """The style after one SGR sequence `ESC[<params>m`. Unknown codes are ignored."""
     parts = [[int(n) if n.isdigit() else None for n in p.split(":")] for p in params.split(";")]
@@ -194,6 +197,8 @@ def parse_lines(text: str, style: Style = DEFAULT_STYLE) -> tuple[list[Line], St
     if "\x1b" not in text and not _SPECIAL.search(text):
         # Fast path for the common case: plain lines, one run each.
         return [[Run(line, style)] if line else [] for line in text.split("\n")], style
+    if not _SPECIAL.search(_SGR.sub("", text)):
+        return _colour_only_lines(text, style)  # the next most common: colours, no redraws
     lines: list[Line] = []
     ops: list[Run] = []  # runs of the current line while nothing has overwritten
     buffer: _LineBuffer | None = None  # switched to once the line needs cell semantics
@@ -236,6 +241,23 @@ def parse_lines(text: str, style: Style = DEFAULT_STYLE) -> tuple[list[Line], St
     if pos < len(text):
         put(text[pos:])
     lines.append(buffer.runs() if buffer is not None else _merge(ops))
+    return lines, style
+
+
+def _colour_only_lines(text: str, style: Style) -> tuple[list[Line], Style]:
+    """`parse_lines` for text whose only escapes are SGR sequences: split on them, no cell semantics needed."""
+    lines: list[Line] = []
+    for raw in text.split("\n"):
+        runs: Line = []
+        for number, part in enumerate(_SGR.split(raw)):
+            if number % 2:  # the captured parameters of one sequence
+                style = apply_sgr(style, part)
+            elif part:
+                if runs and runs[-1].style == style:
+                    runs[-1] = Run(runs[-1].text + part, style)
+                else:
+                    runs.append(Run(part, style))
+        lines.append(runs)
     return lines, style
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QTextCharFormat, QTextCursor
@@ -383,3 +383,19 @@ def test_other_messages_are_ignored(panel: TerminalPanel) -> None:
     progress = {"total": 3, "completed": 1, "percent": 33.3, "status": "in_progress", "tasks_completed": 0}
     put(panel, event("build_progress", **progress, files_created=0), error("x"))
     assert panel.line_count() == 0 and panel.text() == ""
+
+
+_SGR_PIECES = ["\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[1;32m", "\x1b[38;5;208m", "\x1b[38:2::1:2:3m", "\x1b[m",
+               "\x1b[22;39m", "\x1b[4:0m", "\x1b[7m", "plain", " ", "ü", "\n", "text\n"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_SGR_PIECES), max_size=30))
+def test_colour_only_text_parses_as_the_general_parser_does(pieces):
+    """The fast path for colour-only output gives exactly the general parser's lines and end style."""
+    from buildrunner_gui.ui import ansi
+
+    text = "".join(pieces)
+    fast = ansi.parse_lines(text)
+    general = ansi.parse_lines("\x07" + text)  # a control character forces the general path (BEL is dropped)
+    assert fast == general
