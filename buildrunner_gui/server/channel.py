@@ -4,7 +4,7 @@ A small frame for a client that has nothing waiting is written to its socket at 
 `broadcast()` does), so a fan-out to many clients costs one write each and no task switch. Anything else
 waits in the client's own queue for its sender task, which sends when the server-wide `SendPacer` allows, so
 a slow or stalled client never delays anyone else and many big frames never freeze the loop. A client more
-than `LAG_LIMIT` bytes behind (queued here or unsent in its transport) stops receiving events; once its queue
+than `LAG_LIMIT` bytes behind (queued here) stops receiving events; once its queue
 drains it gets one fresh `status` and events resume, so it converges with everyone else. A client whose
 queue has not moved for `STALL_SECONDS` is closed with 1013.
 """
@@ -85,7 +85,9 @@ class ClientChannel:
             return
         if self.lagging:
             return
-        if self.queued_bytes + self._unsent() > LAG_LIMIT:
+        # What waits here counts, not what the transport holds: direct writes stop at DIRECT_BUFFER_BYTES unsent,
+        # and counting a `status` already handed to the socket would send a lagging client status after status.
+        if self.queued_bytes > LAG_LIMIT:
             self.lagging = True  # drop events from here on; a fresh status replaces them once drained
             if self._stuck_since is None:
                 self._stuck_since = time.monotonic()
@@ -156,6 +158,7 @@ class ClientChannel:
                     await self.connection.send(frame)
                     self._pacer.sent()
                     self._stuck_since = time.monotonic() if self._queue else None
+                    await asyncio.sleep(0)  # to the back of the line: every client's first frame goes out first
                 if self.lagging:
                     await self.connection.drain()  # what was written directly must reach the client first
                     self.lagging = False
