@@ -31,6 +31,7 @@ EVENT_TOPICS: dict[str, str] = {
     "terminal_output": "terminal",
     "file_change": "files",
     "error": "errors",
+    "run_update": "runs",  # build runs (protocol.md, "Build runs and remote control"): the topic exists already
 }
 TOPICS: frozenset[str] = frozenset(EVENT_TOPICS.values())
 TOPIC_ALIASES: dict[str, str] = {"tasks": "checkpoints"}
@@ -239,6 +240,19 @@ class ErrorMessage(Common):
     traceback: str | None
 
 
+class RunUpdate(Common):
+    """A build run changed (protocol.md, "Build runs and remote control"); no source emits it yet."""
+
+    type: Literal["run_update"]  # type: ignore[misc]
+    run_id: str
+    state: Literal["starting", "running", "paused", "finished", "failed_to_start"]
+    command: str
+    started_at: str
+    ended_at: str | None
+    exit_code: int | None
+    duration_s: float | None
+
+
 class Pong(Common):
     type: Literal["pong"]  # type: ignore[misc]
 
@@ -259,6 +273,7 @@ ServerMessage = Annotated[
     | TerminalOutput
     | FileChange
     | ErrorMessage
+    | RunUpdate
     | Pong
     | Subscribed,
     Field(discriminator="type"),

@@ -92,6 +92,13 @@ def test_ping_status_and_subscriptions(run, project):
             error = await receive(client)
             assert error["type"] == "error" and error["error_type"] == "invalid_topic"
 
+            # Every topic protocol.md names is known, `runs` included.
+            every = ["components", "features", "checkpoints", "progress", "terminal", "files", "errors", "runs"]
+            await client.send(json.dumps({"type": "subscribe", "topics": every}))
+            assert sorted((await receive(client))["topics"]) == sorted(every)
+            await client.send(json.dumps({"type": "subscribe", "topics": ["tasks", "progress"]}))
+            await receive(client)
+
             write_checkpoint(project, "cp", completion=10)
             events = await receive_until(client, lambda m: m["type"] == "build_progress")
             assert [m["type"] for m in events] == ["checkpoint_update", "build_progress"], (
