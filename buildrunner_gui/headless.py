@@ -19,13 +19,9 @@ from .model.session_ids import session_id_for
 from .os_signals import stop_on_signals
 from .project.registry import resolve_project
 from .server.mirror_server import MirrorServer
-from .sources.remote import RemoteSource
+from .sources.remote import RemoteSource, is_stream_url
 from .sources.source import SessionSource
 from .sources.watcher import ProjectWatcher
-
-
-def is_stream_url(project: str) -> bool:
-    return project.startswith(("ws://", "wss://"))
 
 
 def run_serve(

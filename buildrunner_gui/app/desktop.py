@@ -18,6 +18,7 @@ from PySide6.QtGui import QGuiApplication
 from ..report import report_html, report_json
 from ..server.mirror_server import MirrorServer
 from ..settings import AppSettings, Preferences
+from ..sources.remote import is_stream_url
 from ..ui.main_window import MainWindow
 from ..ui.new_project_wizard import NewProjectWizard
 from ..ui.session import Session
@@ -103,7 +104,10 @@ class DesktopApp(QObject):
         for url, token in mirrors or []:
             self.manager.open_remote(url, token)
         for project in projects or ([] if demo or mirrors else self.settings.open_projects()):
-            await self.open_project(project)
+            if is_stream_url(project):  # cli.md: the window takes a mirror URL wherever it takes a PROJECT
+                self.manager.open_remote(project)
+            else:
+                await self.open_project(project)
         if demo:
             from ..demo import DemoBuild
 

@@ -32,6 +32,11 @@ BACKOFF_START, BACKOFF_MAX = 1.0, 16.0
 SUBPROTOCOL = "buildrunner.v1"
 
 
+def is_stream_url(project: str) -> bool:
+    """A PROJECT argument naming a remote session (`ws://HOST:PORT/api/build/stream/ID`) rather than a folder."""
+    return project.startswith(("ws://", "wss://"))
+
+
 class RemoteSource:
     def __init__(self, url: str, token: str | None = None, session_id: str | None = None) -> None:
         parts = urlsplit(url)

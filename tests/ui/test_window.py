@@ -267,6 +267,26 @@ def test_mirror_window_follows_a_remote_server(run, sample_project, settings_fil
     run(scenario())
 
 
+def test_a_stream_url_given_as_a_project_opens_a_mirror(run, sample_project, settings_file):
+    """cli.md: the window takes a mirror URL wherever it takes a PROJECT (the token travels as a header)."""
+    from tests.server.conftest import mirror
+
+    async def scenario():
+        async with mirror([sample_project], token="a-token-of-twenty-chars") as server:
+            url = server.url_for("br3-sample") + "?token=a-token-of-twenty-chars"
+            desktop = DesktopApp(AppSettings(settings_file), server_port=0)
+            await desktop.start([url])
+            try:
+                await wait_for(lambda: desktop.sessions and all(s.loaded for s in desktop.sessions.values()))
+                session = next(iter(desktop.sessions.values()))
+                assert not session.source.is_local and session.view.features.model.rowCount() == 17
+                assert "a-token" not in session.location and "a-token" not in json.dumps(session.store.source)
+            finally:
+                await desktop.shutdown()
+
+    run(scenario())
+
+
 def test_dropping_a_folder_opens_it(run, sample_project, settings_file):
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PySide6.QtGui import QDropEvent
