@@ -11,24 +11,9 @@ from typing import Any
 import pytest
 
 from buildrunner_gui.model.engine import SessionEngine
-from buildrunner_gui.model.messages import SERVER_MESSAGE, SNAPSHOT
+from buildrunner_gui.model.messages import SERVER_MESSAGE, SNAPSHOT, Snapshot
 
-SNAPSHOT_KEYS = frozenset(
-    (
-        "project",
-        "status",
-        "progress",
-        "component_stats",
-        "feature_stats",
-        "components",
-        "features",
-        "checkpoints",
-        "terminal",
-        "files",
-        "errors",
-        "documents",
-    )
-)
+SNAPSHOT_KEYS = Snapshot.__required_keys__  # protocol.md's snapshot, as `model.messages` defines it once
 
 
 class Protocol:
