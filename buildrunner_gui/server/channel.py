@@ -1,12 +1,13 @@
-"""One connected mirror client: its own bounded queue and its own sender task.
+"""One connected mirror client: its own bounded queue and its own sender task (on the server's thread).
 
 A small frame for a client that has nothing waiting is written to its socket at once (as websockets'
 `broadcast()` does), so a fan-out to many clients costs one write each and no task switch. Anything else
-waits in the client's own queue for its sender task, which sends when the server-wide `SendPacer` allows, so
-a slow or stalled client never delays anyone else and many big frames never freeze the loop. A client more
-than `LAG_LIMIT` bytes behind (queued here) stops receiving events; once its queue
-drains it gets one fresh `status` and events resume, so it converges with everyone else. A client whose
-queue has not moved for `STALL_SECONDS` is closed with 1013.
+waits in the client's own queue for its sender task, so a slow or stalled client never delays anyone else.
+
+One budget covers every frame a client is sent, answers included (`SEND_BUDGET` bytes waiting here): a client
+over it gets no further events and no further answers; `status` frames never pile up (a newer one replaces
+what waits). Once its queue drains it gets one fresh `status` and events resume, so it converges with everyone
+else. A client that has not drained for `STALL_SECONDS`, whatever it keeps sending, is closed with 1013.
 """
 
 from __future__ import annotations
@@ -14,117 +15,127 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from ..model.messages import EVENT_TOPICS, TOPICS
-from ..model.snapshot_frame import encode
-from .send_pacer import SendPacer
+from ..model.messages import TOPICS
+from .frame_replay import EventFrame
 
 log = logging.getLogger(__name__)
 
-LAG_LIMIT = 1024 * 1024
-DIRECT_FRAME_BYTES = 64 * 1024  # larger frames always go through the queue and the pacer
+SEND_BUDGET = 1024 * 1024
+DIRECT_FRAME_BYTES = 64 * 1024  # larger frames always go through the queue
 DIRECT_BUFFER_BYTES = 256 * 1024  # a transport holding more unsent data than this gets no direct writes
+DRAINED_BYTES = 64 * 1024  # at most this much unsent in the transport (and nothing queued) counts as drained
 STALL_SECONDS = 30.0
+HELD_ANSWERS = 100  # answers kept back until the first status (the rate limit allows 100 messages a second)
 CLOSE_TRY_AGAIN_LATER = 1013
 
+EVENT, ANSWER, STATUS = "event", "answer", "status"  # what a queued frame is
 
-__all__ = ["ClientChannel", "encode"]
-
-FreshStatus = Callable[[], tuple[str, int]]  # the encoded `status` frame, shared by all clients, and its seq
+WantStatus = Callable[["ClientChannel"], None]  # ask the session for a fresh `status` (delivered later)
 
 
 class ClientChannel:
-    def __init__(
-        self,
-        connection: ServerConnection,
-        client_id: str,
-        session_id: str,
-        fresh_status: FreshStatus,
-        pacer: SendPacer | None = None,
-    ) -> None:
+    def __init__(self, connection: ServerConnection, client_id: str, session_id: str, want_status: WantStatus) -> None:
         self.connection = connection
-        self._pacer = pacer or SendPacer()
         self.client_id = client_id
         self.session_id = session_id
         self.topics: frozenset[str] = TOPICS
-        self._fresh_status = fresh_status
-        self._queue: deque[tuple[bool, str]] = deque()  # (is_event, frame)
+        self.greeted = False  # `connection` sent (it goes out with the first status)
+        self._want_status = want_status
+        self._held: list[str] = []  # answers to input that came before the `connection` frame went out
+        self._queue: deque[tuple[str, str]] = deque()  # (what, frame)
         self.queued_bytes = 0
         self.lagging = False
+        self.awaiting_status = False
         self.floor_seq = 0  # events at or below this seq are already contained in what was sent
         self._wake = asyncio.Event()
         self._stuck_since: float | None = None
         self._task: asyncio.Task[None] | None = None
 
-    # ---------------------------------------------------------------- producing (event loop thread)
+    # ---------------------------------------------------------------- producing (the server thread)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._send_forever(), name=f"send:{self.client_id}")
 
-    def send_control(self, message: dict[str, Any]) -> None:
-        """Always delivered: connection, pong, subscribed and answers to the client's own input."""
-        self._push(encode(message), is_event=False)
+    def send_answer(self, frame: str) -> None:
+        """An answer to the client's own input (pong, subscribed, error): within the budget, else dropped."""
+        if self.queued_bytes > SEND_BUDGET or len(self._held) > HELD_ANSWERS:
+            return  # it is not reading its answers; the stall rule will close it
+        if not self.greeted:
+            self._held.append(frame)  # `connection` must be the first frame
+            return
+        self._push(frame, ANSWER)
 
-    def send_status(self) -> None:
-        """A fresh `status`: the session's shared frame (encoded once per seq for every client)."""
-        frame, seq = self._fresh_status()
+    def request_status(self) -> None:
+        """Ask for a fresh `status`; events wait for it (those before it are in it)."""
+        if self.awaiting_status:
+            return
+        self.awaiting_status = True
+        self._want_status(self)
+
+    def deliver_status(self, frame: str, seq: int, greeting: str | None = None) -> None:
+        """The session's shared `status` frame at `seq`; `greeting` is the `connection` frame to send first."""
+        self.awaiting_status = False
         self.floor_seq = max(self.floor_seq, seq)
-        self._push(frame, is_event=False)
+        if greeting is not None:
+            self.greeted = True
+            self._push(greeting, ANSWER)
+            held, self._held = self._held, []
+            for answer in held:
+                self._push(answer, ANSWER)
+        if any(what == STATUS for what, _ in self._queue):
+            # An older status still waits: this one supersedes it and every event queued after it.
+            kept = [(what, f) for what, f in self._queue if what == ANSWER]
+            self._drop_queue()
+            for what, queued in kept:
+                self._push(queued, what)
+        self._push(frame, STATUS)
 
-    def offer_event(self, message: dict[str, Any], frame: str) -> None:
-        """An event for everyone on this session; `frame` is its encoding, shared by all clients."""
-        if message["seq"] <= self.floor_seq or EVENT_TOPICS[message["type"]] not in self.topics:
+    def offer_event(self, event: EventFrame) -> None:
+        """An event for everyone on this session; its frame is shared by all clients."""
+        if self.awaiting_status or self.lagging or event.seq <= self.floor_seq or event.topic not in self.topics:
             return
-        if self.lagging:
-            return
-        # What waits here counts, not what the transport holds: direct writes stop at DIRECT_BUFFER_BYTES unsent,
-        # and counting a `status` already handed to the socket would send a lagging client status after status.
-        if self.queued_bytes > LAG_LIMIT:
+        if self.queued_bytes > SEND_BUDGET:
             self.lagging = True  # drop events from here on; a fresh status replaces them once drained
-            if self._stuck_since is None:
-                self._stuck_since = time.monotonic()
-            self._wake.set()  # the sender waits for the socket to drain, then sends the status
+            self._wake.set()  # the sender waits for the socket to drain, then asks for the status
             return
-        self._push(frame, is_event=True)
+        self._push(event.frame, EVENT)
 
-    def restart_from(self, events: list[dict[str, Any]], floor_seq: int) -> None:
-        """Resume: forget queued events (control messages such as the first `status` stay), then send exactly
-        `events`, which are those after the client's seq."""
-        kept = [(is_event, frame) for is_event, frame in self._queue if not is_event]
+    def restart_from(self, events: Iterable[EventFrame], floor_seq: int) -> None:
+        """Resume: forget queued events (a queued status and answers stay), then send the events after the
+        client's seq that it has not already got in a status."""
+        kept = [(what, frame) for what, frame in self._queue if what != EVENT]
         self._drop_queue()
-        for is_event, frame in kept:
-            self._push(frame, is_event)
-        self.floor_seq = floor_seq
-        for message in events:
-            if EVENT_TOPICS[message["type"]] in self.topics:
-                self._push(encode(message), is_event=True)
+        for what, frame in kept:
+            self._push(frame, what)
+        floor = max(self.floor_seq, floor_seq)
+        topics = self.topics
+        for event in events:
+            if event.seq > floor and event.topic in topics:
+                self._push(event.frame, EVENT)
+        self.floor_seq = floor
 
-    def _push(self, frame: str, is_event: bool) -> None:
+    def _push(self, frame: str, what: str) -> None:
         if not self._queue and self._write_now(frame):
             return
-        if not self._queue and self._stuck_since is None:
-            self._stuck_since = time.monotonic()
-        self._queue.append((is_event, frame))
+        self._queue.append((what, frame))
         self.queued_bytes += len(frame)
         self._wake.set()
 
     def _write_now(self, frame: str) -> bool:
-        """Write a small frame straight to the socket when nothing is waiting and the pacer allows."""
+        """Write a small frame straight to the socket when nothing is waiting and the socket keeps up."""
         connection = self.connection
         if (
             len(frame) > DIRECT_FRAME_BYTES
             or connection.protocol.state is not State.OPEN
             or connection.send_in_progress is not None
             or self._unsent() > DIRECT_BUFFER_BYTES
-            or not self._pacer.may_send_now()
         ):
             return False
         try:
@@ -133,7 +144,6 @@ class ClientChannel:
         except Exception:  # a connection closing under us: the queue path reports it properly
             log.debug("direct write to %s failed", self.client_id, exc_info=True)
             return False
-        self._pacer.sent()
         return True
 
     def _unsent(self) -> int:
@@ -152,18 +162,14 @@ class ClientChannel:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._queue:
-                    await self._pacer.turn()
-                    _, frame = self._queue.popleft()  # written before `send` can suspend: order is kept
+                    _, frame = self._queue.popleft()  # taken before `send` can suspend: order is kept
                     self.queued_bytes -= len(frame)
                     await self.connection.send(frame)
-                    self._pacer.sent()
-                    self._stuck_since = time.monotonic() if self._queue else None
                     await asyncio.sleep(0)  # to the back of the line: every client's first frame goes out first
                 if self.lagging:
                     await self.connection.drain()  # what was written directly must reach the client first
                     self.lagging = False
-                    self._stuck_since = None
-                    self.send_status()
+                    self.request_status()
         except ConnectionClosed:
             pass
         except asyncio.CancelledError:
@@ -173,7 +179,14 @@ class ClientChannel:
             await self.connection.close(1011, "internal error")
 
     def stalled(self, now: float) -> bool:
-        return self._stuck_since is not None and now - self._stuck_since > STALL_SECONDS
+        """True once the client has not drained for `STALL_SECONDS` (checked about once a second): only an
+        empty queue with the socket's buffer nearly empty counts, never a single completed send."""
+        if not self._queue and not self.lagging and self._unsent() <= DRAINED_BYTES:
+            self._stuck_since = None
+            return False
+        if self._stuck_since is None:
+            self._stuck_since = now
+        return now - self._stuck_since > STALL_SECONDS
 
     async def close_stalled(self) -> None:
         await self.close(CLOSE_TRY_AGAIN_LATER, "client too slow")

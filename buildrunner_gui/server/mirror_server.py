@@ -1,48 +1,28 @@
-"""The mirror server: WebSocket stream and the few HTTP routes on one port (protocol.md).
+"""The mirror server as its owner sees it: WebSocket stream and HTTP routes on one port (protocol.md).
 
-Runs on the caller's asyncio loop (the Qt loop through qasync in the app). Sessions are added as sources
-(`sources/source.py`: a local project or a mirrored one); the server subscribes to each source's batches
-and reads everything else from the source's store, on the same thread, without any lock.
+The owner is the thread whose asyncio loop created it and that owns the session stores (the GUI thread with
+qasync in the app, the main thread in `serve`). The sockets run on a thread of their own (`stream_server.py`
+on `loop_thread.py`), so handshakes and sends never stall the window. Sessions are added as sources
+(`sources/source.py`: a local project or a mirrored one): the owner forwards each batch of a source's events
+to the server's thread, and answers its questions (a `status` frame, a snapshot, the session list) from the
+stores, on the owner's thread, with no lock anywhere.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import http
-import itertools
 import json
-import logging
-import time
-from collections import deque
 from collections.abc import Iterable
 from functools import partial
 from importlib import resources
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
-
-from .. import __version__
-from ..model.messages import PROTOCOL_VERSION, Message
-from ..model.snapshot_frame import MAX_STATUS_BYTES
+from ..model.messages import Message
 from ..model.store import SessionStore
 from .access import AccessPolicy
-from .channel import ClientChannel, encode
-from .client_input import BadInput, Ping, RequestStatus, Resume, Subscribe, read_client_message
-from .send_pacer import SendPacer
-
-log = logging.getLogger(__name__)
-
-STREAM_PREFIX = "/api/build/stream/"
-STATUS_PREFIX = "/api/build/status/"
-MAX_MESSAGE_BYTES = 64 * 1024
-RATE_LIMIT = 100  # client messages per second
-PING_SECONDS = 20.0
-STALL_CHECK_SECONDS = 1.0
+from .loop_thread import LoopThread
+from .mailbox import Mailbox
+from .stream_server import STREAM_PREFIX, StreamServer
 
 
 class SessionSource(Protocol):
@@ -72,12 +52,8 @@ class MirrorServer:
         self.access = AccessPolicy.for_bind(host, token, allowed_origins)
         self.sessions: dict[str, SessionSource] = {}
         self._forwarders: dict[str, Any] = {}
-        self._pacer = SendPacer()  # one for all clients: together they never hold the loop for long
-        self._channels: dict[str, set[ClientChannel]] = {}
-        self._server: Server | None = None
-        self._client_numbers = itertools.count(1)
-        self._housekeeping: asyncio.Task[None] | None = None
-        self._closing: set[asyncio.Task[None]] = set()  # fire-and-forget closes, referenced until done
+        self._thread: LoopThread | None = None
+        self._core: StreamServer | None = None
         self._page = resources.files(__package__).joinpath("static/index.html").read_bytes()
 
     # ---------------------------------------------------------------- lifecycle
@@ -90,6 +66,10 @@ class MirrorServer:
     def token(self) -> str | None:
         return self.access.token
 
+    @property
+    def running(self) -> bool:
+        return self._core is not None
+
     def url_for(self, session_id: str) -> str:
         return f"ws://{self._shown_host()}:{self.port}{STREAM_PREFIX}{session_id}"
 
@@ -101,223 +81,87 @@ class MirrorServer:
         return f"[{self.host}]" if ":" in self.host else self.host
 
     async def start(self) -> None:
-        """Create the listening socket (call from a running coroutine, never from a constructor)."""
-        self._server = await serve(
-            self._handle,
-            self.host,
-            self.requested_port,
-            process_request=self._process_request,
-            compression=None,
-            max_size=MAX_MESSAGE_BYTES,
-            ping_interval=PING_SECONDS,
-            ping_timeout=PING_SECONDS,
-            close_timeout=5,
-            max_queue=32,
-            server_header=f"buildrunner-gui/{__version__}",
+        """Start the server's thread and listen (OSError, and no thread left, when the port cannot be bound)."""
+        thread = LoopThread("mirror-server")
+        thread.start()
+        to_owner = Mailbox(asyncio.get_running_loop())
+        core = StreamServer(
+            self.access, self.host, self.requested_port, self.max_clients, self._page, self, to_owner, thread.mailbox
         )
-        self.access.port = self._server.sockets[0].getsockname()[1]
-        self._housekeeping = asyncio.get_running_loop().create_task(self._close_stalled_clients())
+        try:
+            self.access.port = await thread.run(core.start())
+        except BaseException:
+            await thread.stop()
+            raise
+        self._thread, self._core = thread, core
+        for session_id, source in self.sessions.items():
+            thread.mailbox.post(core.add_session, session_id, source.store.epoch, source.store.seq)
 
     async def stop(self) -> None:
-        """Every client gets close 1001 (going away)."""
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
-            self._housekeeping = None
-        if self._server is not None:
-            self._server.close(close_connections=True)
-            await self._server.wait_closed()
-            self._server = None
-        for channels in self._channels.values():
-            for channel in list(channels):
-                await channel.stop()
+        """Every client gets close 1001 (going away); the server's thread ends."""
+        thread, core = self._thread, self._core
+        self._thread = self._core = None
+        if thread is None or core is None:
+            return
+        try:
+            await thread.run(core.stop())
+        finally:
+            await thread.stop()
 
     # ---------------------------------------------------------------- sessions
 
     def add_session(self, source: SessionSource) -> None:
         """Serve `source` and follow its batches until `remove_session`."""
         self.remove_session(source.session_id)
-        self.sessions[source.session_id] = source
-        self._channels.setdefault(source.session_id, set())
-        forward = partial(self.publish, source.session_id)
-        self._forwarders[source.session_id] = forward
+        session_id = source.session_id
+        self.sessions[session_id] = source
+        forward = partial(self._forward, session_id)
+        self._forwarders[session_id] = forward
         source.batches.connect(forward)
+        if self._thread is not None and self._core is not None:
+            self._thread.mailbox.post(self._core.add_session, session_id, source.store.epoch, source.store.seq)
 
     def remove_session(self, session_id: str) -> None:
         source = self.sessions.pop(session_id, None)
         forward = self._forwarders.pop(session_id, None)
         if source is not None and forward is not None:
             source.batches.disconnect(forward)
-        for channel in self._channels.pop(session_id, set()):
-            self._spawn(channel.connection.close(1001, "session removed"))
+        if source is not None and self._thread is not None and self._core is not None:
+            self._thread.mailbox.post(self._core.remove_session, session_id)
 
     def client_count(self, session_id: str | None = None) -> int:
-        if session_id is not None:
-            return len(self._channels.get(session_id, ()))
-        return sum(len(channels) for channels in self._channels.values())
+        core = self._core
+        if core is None:
+            return 0
+        return core.clients if session_id is None else core.clients_of.get(session_id, 0)
 
-    def publish(self, session_id: str, batch: list[Message]) -> None:
-        """Hand a batch of a session's events to its clients; each event is encoded once for all of them."""
-        channels = self._channels.get(session_id)
-        if not channels:
-            return
-        for message in batch:
-            frame = encode(message)
-            for channel in channels:
-                channel.offer_event(message, frame)
+    def _forward(self, session_id: str, batch: list[Message]) -> None:
+        """A batch just published into a session's store: to the server's thread, which encodes it once."""
+        if self._thread is not None and self._core is not None:
+            self._thread.mailbox.post(self._core.publish, session_id, batch)
 
-    # ---------------------------------------------------------------- HTTP and handshake
+    # ---------------------------------------------------------------- answers from the stores (owner's thread)
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if getattr(request, "method", "GET") != "GET":  # read-only: nothing here accepts a body
-            refused = _text(405, "only GET is served")
-            refused.headers["Allow"] = "GET"
-            return refused
-        refusal = self.access.check(request.path, request.headers)
-        if refusal is not None:
-            return _text(*refusal)
-        path = unquote(urlsplit(request.path).path)
-        wants_upgrade = "websocket" in request.headers.get("Upgrade", "").lower()
-        if path.startswith(STREAM_PREFIX):
-            if path[len(STREAM_PREFIX) :] not in self.sessions:
-                return _text(404, "unknown session")
-            if not wants_upgrade:
-                return _text(426, "this path is a WebSocket endpoint")
-            if self.client_count() >= self.max_clients:
-                return _text(503, f"too many clients (at most {self.max_clients}); try again later")
-            return None
-        if path == "/":
-            page = _response(200, self._page, "text/html; charset=utf-8")
-            page.headers["Content-Security-Policy"] = (
-                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                "connect-src 'self' ws: wss:; img-src data:"
-            )
-            return page
-        if path == "/healthz":
-            return _text(200, "ok")
-        if path == "/api/build/sessions":
-            return _json(200, [self._session_row(sid, source) for sid, source in self.sessions.items()])
-        if path.startswith(STATUS_PREFIX):
-            source = self.sessions.get(path[len(STATUS_PREFIX) :])
-            if source is None:
-                return _text(404, "unknown session")
-            return _json(200, source.store.snapshot())
-        return _text(404, "not found")
-
-    def _session_row(self, session_id: str, source: SessionSource) -> dict[str, Any]:
-        store = source.store
-        return {
-            "session_id": session_id,
-            "name": store.project["name"],
-            "status": store.status,
-            "percent": store.progress["percent"],
-            "clients": self.client_count(session_id),
-            "live": store.source.get("kind") == "local" or store.source.get("state") == "live",
-        }
-
-    # ---------------------------------------------------------------- a WebSocket client
-
-    async def _handle(self, connection: ServerConnection) -> None:
-        assert connection.request is not None
-        session_id = unquote(urlsplit(connection.request.path).path)[len(STREAM_PREFIX) :]
+    def status_frame(self, session_id: str) -> tuple[str, int] | None:
         source = self.sessions.get(session_id)
-        if source is None:  # removed between handshake and here
-            await connection.close(1001, "session removed")
-            return
-        client_id = f"c{next(self._client_numbers)}"
-        store = source.store
-        channel = ClientChannel(connection, client_id, session_id, partial(_status_frame, store), self._pacer)
-        self._channels[session_id].add(channel)
-        try:
-            status_frame = store.status_frame()
-            channel.send_control(
-                store.control(
-                    "connection",
-                    status="connected",
-                    client_id=client_id,
-                    server_version=__version__,
-                    protocol_version=PROTOCOL_VERSION,
-                    max_frame=max(MAX_STATUS_BYTES, len(status_frame)),
-                )
-            )
-            channel.send_status()
-            channel.start()
-            await self._serve_client(connection, channel, source)
-        except ConnectionClosed:
-            pass
-        finally:
-            self._channels.get(session_id, set()).discard(channel)
-            await channel.stop()
+        if source is None:
+            return None
+        return source.store.status_frame(), source.store.seq
 
-    async def _serve_client(self, connection: ServerConnection, channel: ClientChannel, source: SessionSource) -> None:
-        recent: deque[float] = deque(maxlen=RATE_LIMIT + 1)
-        closing = False
-        async for frame in connection:
-            if closing:
-                continue  # keep reading, so the client's answer to our close frame is seen
-            recent.append(time.monotonic())
-            if len(recent) > RATE_LIMIT and recent[-1] - recent[0] < 1.0:
-                closing = True
-                self._spawn(channel.close(1008, f"more than {RATE_LIMIT} messages in one second"))
-                continue
-            self._answer(read_client_message(frame), channel, source)
+    def snapshot_body(self, session_id: str) -> bytes | None:
+        source = self.sessions.get(session_id)
+        return None if source is None else json.dumps(source.store.snapshot()).encode()
 
-    def _answer(self, request: Any, channel: ClientChannel, source: SessionSource) -> None:
-        store = source.store
-        if isinstance(request, Ping):
-            channel.send_control(store.control("pong"))
-        elif isinstance(request, RequestStatus):
-            channel.send_status()
-        elif isinstance(request, Subscribe):
-            channel.topics = request.topics
-            channel.send_control(store.control("subscribed", topics=sorted(request.topics)))
-        elif isinstance(request, Resume):
-            events = store.events_after(request.epoch, request.last_seq)
-            if events is None:
-                channel.send_status()
-            else:
-                channel.restart_from(events, store.seq)
-        elif isinstance(request, BadInput):
-            error = {"error_message": request.message, "error_type": request.error_type}
-            channel.send_control(store.control("error", **error, file_path=None, traceback=None))
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
-
-    async def _close_stalled_clients(self) -> None:
-        while True:
-            await asyncio.sleep(STALL_CHECK_SECONDS)
-            now = time.monotonic()
-            for channels in list(self._channels.values()):
-                for channel in [c for c in channels if c.stalled(now)]:
-                    log.info("closing stalled client %s", channel.client_id)
-                    channels.discard(channel)
-                    self._spawn(channel.close_stalled())
+    def session_rows(self) -> list[dict[str, Any]]:
+        return [_session_row(session_id, source.store) for session_id, source in self.sessions.items()]
 
 
-def _response(status: int, body: bytes, content_type: str) -> Response:
-    headers = Headers(
-        [
-            ("Content-Type", content_type),
-            ("Content-Length", str(len(body))),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Connection", "close"),
-        ]
-    )
-    return Response(status, http.HTTPStatus(status).phrase, headers, body)
-
-
-def _text(status: int, text: str) -> Response:
-    return _response(status, (text + "\n").encode(), "text/plain; charset=utf-8")
-
-
-def _json(status: int, value: Any) -> Response:
-    return _response(status, json.dumps(value).encode(), "application/json")
-
-
-def _status_frame(store: SessionStore) -> tuple[str, int]:
-    return store.status_frame(), store.seq
+def _session_row(session_id: str, store: SessionStore) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "name": store.project["name"],
+        "status": store.status,
+        "percent": store.progress["percent"],
+        "clients": 0,  # counted on the server's thread
+        "live": store.source.get("kind") == "local" or store.source.get("state") == "live",
+    }

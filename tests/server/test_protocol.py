@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from buildrunner_gui.model.messages import SNAPSHOT
 from buildrunner_gui.server import channel as channel_module
-from buildrunner_gui.server import mirror_server as server_module
+from buildrunner_gui.server import stream_server as server_module
 
 from .conftest import mirror, open_client, receive, receive_until
 
@@ -165,6 +165,34 @@ def test_flood_closes_1008(run, project):
 def test_resume_replays_exactly_the_missed_events(run, project):
     async def scenario():
         async with mirror([project]) as server:
+            client = await open_client(server, "proj")
+            await receive(client)
+            status = await receive(client)
+            epoch, seen_seq = status["epoch"], status["seq"]
+
+            write_checkpoint(project, "missed", completion=60)
+            live = await receive_until(client, lambda m: m["type"] == "file_change")
+            assert [m["seq"] for m in live] == [seen_seq + 1, seen_seq + 2, seen_seq + 3]
+
+            # As a client that noticed a gap: the events after its position again, exactly and in order.
+            await client.send(json.dumps({"type": "resume", "epoch": epoch, "last_seq": seen_seq}))
+            replayed = await receive_until(client, lambda m: m["type"] == "file_change")
+            assert [m["seq"] for m in replayed] == [seen_seq + 1, seen_seq + 2, seen_seq + 3]
+            assert [m["type"] for m in replayed] == [m["type"] for m in live]
+
+            await client.send(json.dumps({"type": "resume", "epoch": "another-epoch", "last_seq": 1}))
+            assert (await receive(client))["type"] == "status"
+            await client.close()
+
+    run(scenario())
+
+
+def test_resume_never_repeats_what_the_first_status_holds(run, project):
+    """A reconnecting client's `status` already holds the events it missed: a resume from before it sends
+    nothing older than that status (per connection, seq never goes backwards)."""
+
+    async def scenario():
+        async with mirror([project]) as server:
             first = await open_client(server, "proj")
             await receive(first)
             status = await receive(first)
@@ -172,18 +200,16 @@ def test_resume_replays_exactly_the_missed_events(run, project):
             await first.close()
 
             write_checkpoint(project, "missed", completion=60)
-            while server.sessions["proj"].store.status_message()["seq"] < seen_seq + 3:
+            while server.sessions["proj"].store.seq < seen_seq + 3:
                 await asyncio.sleep(0.02)
 
             again = await open_client(server, "proj")
             await receive(again)
-            await receive(again)
+            fresh = await receive(again)
+            assert fresh["type"] == "status" and fresh["seq"] >= seen_seq + 3
             await again.send(json.dumps({"type": "resume", "epoch": epoch, "last_seq": seen_seq}))
-            replayed = await receive_until(again, lambda m: m["type"] == "file_change")
-            assert [m["seq"] for m in replayed] == [seen_seq + 1, seen_seq + 2, seen_seq + 3]
-
-            await again.send(json.dumps({"type": "resume", "epoch": "another-epoch", "last_seq": 1}))
-            assert (await receive(again))["type"] == "status"
+            await again.send(json.dumps({"type": "ping"}))
+            assert (await receive(again))["type"] == "pong"
             await again.close()
 
     run(scenario())
@@ -315,7 +341,9 @@ def test_stalled_client_beside_a_live_one(run, project, monkeypatch):
     async def scenario():
         async with mirror([project]) as server:
             stalled = await open_client(server, "proj", max_queue=1)
-            stalled_channel = next(iter(server._channels["proj"]))
+            while server.client_count("proj") == 0:
+                await asyncio.sleep(0.01)
+            stalled_channel = next(iter(server._core.sessions["proj"].channels))
             live = await open_client(server, "proj")
             await receive(live)
             await receive(live)
@@ -343,7 +371,7 @@ def test_stalled_client_beside_a_live_one(run, project, monkeypatch):
 
 
 def test_lagging_client_gets_a_fresh_status_when_it_drains(run, project, monkeypatch):
-    monkeypatch.setattr(channel_module, "LAG_LIMIT", 64 * 1024)
+    monkeypatch.setattr(channel_module, "SEND_BUDGET", 64 * 1024)
     log = project / ".buildrunner" / "logs" / "big.log"
     log.write_text("")
 
@@ -389,8 +417,11 @@ def test_resume_sent_at_once_keeps_connection_and_status(run, project):
             again = await open_client(server, "proj")
             # Ask before reading anything: the queued connection and status must still arrive first.
             await again.send(json.dumps({"type": "resume", "epoch": status["epoch"], "last_seq": status["seq"]}))
-            seen = await receive_until(again, lambda m: m["type"] == "build_progress")
+            await again.send(json.dumps({"type": "ping"}))
+            seen = await receive_until(again, lambda m: m["type"] == "pong")
             assert [m["type"] for m in seen[:2]] == ["connection", "status"]
+            assert seen[1]["seq"] >= status["seq"] + 3  # the missed events are in it, and not sent again
+            assert all(m["seq"] > seen[1]["seq"] for m in seen[2:-1])
             await again.close()
 
     run(scenario())

@@ -215,7 +215,7 @@ def test_closing_stops_watchers_server_and_timers(run, sample_project, settings_
         server = desktop.server
         await desktop.shutdown()
         assert desktop.sessions == {} and desktop.server is None
-        assert server is not None and server._server is None
+        assert server is not None and not server.running
         timers = desktop.findChildren(QTimer)
         assert timers and not any(timer.isActive() for timer in timers)
         assert not desktop.window.isVisible()

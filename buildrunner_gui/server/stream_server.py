@@ -1,0 +1,279 @@
+"""The mirror server's sockets: WebSocket stream and HTTP routes, on the server's own thread (`loop_thread.py`).
+
+Everything here runs on that thread's loop. Sessions are `ServedSession`s fed by the owner (the thread that owns
+the session stores: the GUI thread in the window) through this thread's mailbox; what only the stores know (a
+`status` frame, a snapshot, the session list) is asked of the owner through its mailbox, never read here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from .. import __version__
+from ..model.messages import Message
+from . import http_replies as reply
+from .access import AccessPolicy
+from .channel import ClientChannel
+from .client_input import BadInput, Ping, RequestStatus, Resume, Subscribe, read_client_message
+from .mailbox import Mailbox
+from .served_session import ServedSession
+
+log = logging.getLogger(__name__)
+
+STREAM_PREFIX = "/api/build/stream/"
+STATUS_PREFIX = "/api/build/status/"
+MAX_MESSAGE_BYTES = 64 * 1024
+RATE_LIMIT = 100  # client messages per second
+PING_SECONDS = 20.0
+STALL_CHECK_SECONDS = 1.0
+
+T = TypeVar("T")
+
+
+class OwnerReads(Protocol):
+    """What the server asks of the stores' owner; each runs on the owner's thread."""
+
+    def status_frame(self, session_id: str) -> tuple[str, int] | None: ...
+
+    def snapshot_body(self, session_id: str) -> bytes | None: ...
+
+    def session_rows(self) -> list[dict[str, Any]]: ...
+
+
+class StreamServer:
+    def __init__(
+        self,
+        access: AccessPolicy,
+        host: str,
+        port: int,
+        max_clients: int,
+        page: bytes,
+        reads: OwnerReads,
+        to_owner: Mailbox,
+        to_self: Mailbox,
+    ) -> None:
+        self.access = access
+        self.host = host
+        self.requested_port = port
+        self.max_clients = max_clients
+        self.sessions: dict[str, ServedSession] = {}
+        self.clients = 0  # read from the owner's thread too (an int: always whole)
+        self.clients_of: dict[str, int] = {}  # by session; the owner only ever reads single entries
+        self._page = page
+        self._reads = reads
+        self._to_owner = to_owner
+        self._to_self = to_self
+        self._server: Server | None = None
+        self._client_numbers = itertools.count(1)
+        self._housekeeping: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()  # fire-and-forget closes, referenced until done
+
+    # ---------------------------------------------------------------- lifecycle (this thread)
+
+    async def start(self) -> int:
+        """Listen; returns the bound port (OSError when the address cannot be bound)."""
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self.requested_port,
+            process_request=self._process_request,
+            compression=None,
+            max_size=MAX_MESSAGE_BYTES,
+            ping_interval=PING_SECONDS,
+            ping_timeout=PING_SECONDS,
+            close_timeout=5,
+            max_queue=32,
+            server_header=f"buildrunner-gui/{__version__}",
+        )
+        port: int = self._server.sockets[0].getsockname()[1]
+        self._housekeeping = asyncio.get_running_loop().create_task(self._close_stalled_clients())
+        return port
+
+    async def stop(self) -> None:
+        """Every client gets close 1001 (going away)."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
+        if self._server is not None:
+            self._server.close(close_connections=True)
+            await self._server.wait_closed()
+            self._server = None
+        for served in self.sessions.values():
+            for channel in list(served.channels):
+                await channel.stop()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+    # ---------------------------------------------------------------- sessions (posted by the owner, in order)
+
+    def add_session(self, session_id: str, epoch: str, seq: int) -> None:
+        self.remove_session(session_id)
+        self.sessions[session_id] = ServedSession(session_id, epoch, seq, self._ask_status)
+        self.clients_of[session_id] = 0
+
+    def remove_session(self, session_id: str) -> None:
+        served = self.sessions.pop(session_id, None)
+        if served is None:
+            return
+        for channel in served.channels:
+            self._spawn(channel.close(1001, "session removed"))
+
+    def publish(self, session_id: str, batch: list[Message]) -> None:
+        served = self.sessions.get(session_id)
+        if served is not None:
+            served.publish(batch)
+
+    def _ask_status(self, session_id: str) -> None:
+        self._to_owner.post(self._status_on_owner, session_id)
+
+    def _status_on_owner(self, session_id: str) -> None:  # the owner's thread
+        found = self._reads.status_frame(session_id)
+        if found is not None:
+            self._to_self.post(self._status_ready, session_id, *found)
+
+    def _status_ready(self, session_id: str, frame: str, seq: int) -> None:
+        served = self.sessions.get(session_id)
+        if served is not None:
+            served.status_ready(frame, seq)
+
+    async def _on_owner(self, read: Callable[[], T]) -> T:
+        """The result of `read()`, run on the owner's thread."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+        def settle(result: Any, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        def run() -> None:  # the owner's thread
+            try:
+                self._to_self.post(settle, read(), None)
+            except Exception as exc:
+                self._to_self.post(settle, None, exc)
+
+        self._to_owner.post(run)
+        return await future
+
+    # ---------------------------------------------------------------- HTTP and handshake
+
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if getattr(request, "method", "GET") != "GET":  # read-only: nothing here accepts a body
+            return reply.method_not_allowed()
+        refusal = self.access.check(request.path, request.headers)
+        if refusal is not None:
+            return reply.text(*refusal)
+        path = unquote(urlsplit(request.path).path)
+        if path.startswith(STREAM_PREFIX):
+            if path[len(STREAM_PREFIX) :] not in self.sessions:
+                return reply.text(404, "unknown session")
+            if "websocket" not in request.headers.get("Upgrade", "").lower():
+                return reply.text(426, "this path is a WebSocket endpoint")
+            if self.clients >= self.max_clients:
+                return reply.text(503, f"too many clients (at most {self.max_clients}); try again later")
+            return None
+        if path == "/":
+            return reply.page(self._page)
+        if path == "/healthz":
+            return reply.text(200, "ok")
+        if path == "/api/build/sessions":
+            rows = await self._on_owner(self._reads.session_rows)
+            for row in rows:
+                row["clients"] = self.clients_of.get(row["session_id"], 0)
+            return reply.json_reply(200, rows)
+        if path.startswith(STATUS_PREFIX):
+            session_id = path[len(STATUS_PREFIX) :]
+            body = await self._on_owner(lambda: self._reads.snapshot_body(session_id))
+            return reply.text(404, "unknown session") if body is None else reply.encoded_json(200, body)
+        return reply.text(404, "not found")
+
+    # ---------------------------------------------------------------- a WebSocket client
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        session_id = unquote(urlsplit(connection.request.path).path)[len(STREAM_PREFIX) :]
+        served = self.sessions.get(session_id)
+        if served is None:  # removed between handshake and here
+            await connection.close(1001, "session removed")
+            return
+        channel = ClientChannel(connection, f"c{next(self._client_numbers)}", session_id, served.want_status)
+        self._joined(served, channel)
+        try:
+            channel.request_status()  # `connection` then `status` go out together once the frame is here
+            channel.start()
+            await self._serve_client(connection, channel, served)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._left(served, channel)
+            await channel.stop()
+
+    def _joined(self, served: ServedSession, channel: ClientChannel) -> None:
+        served.channels.add(channel)
+        self.clients += 1
+        self.clients_of[served.session_id] = len(served.channels)
+
+    def _left(self, served: ServedSession, channel: ClientChannel) -> None:
+        if channel in served.channels:
+            served.channels.discard(channel)
+            self.clients -= 1
+        if self.sessions.get(served.session_id) is served:
+            self.clients_of[served.session_id] = len(served.channels)
+
+    async def _serve_client(self, connection: ServerConnection, channel: ClientChannel, served: ServedSession) -> None:
+        recent: deque[float] = deque(maxlen=RATE_LIMIT + 1)
+        closing = False
+        async for frame in connection:
+            if closing:
+                continue  # keep reading, so the client's answer to our close frame is seen
+            recent.append(time.monotonic())
+            if len(recent) > RATE_LIMIT and recent[-1] - recent[0] < 1.0:
+                closing = True
+                self._spawn(channel.close(1008, f"more than {RATE_LIMIT} messages in one second"))
+                continue
+            self._answer(read_client_message(frame), channel, served)
+
+    def _answer(self, request: Any, channel: ClientChannel, served: ServedSession) -> None:
+        if isinstance(request, Ping):
+            channel.send_answer(served.control("pong"))
+        elif isinstance(request, RequestStatus):
+            channel.request_status()
+        elif isinstance(request, Subscribe):
+            channel.topics = request.topics
+            channel.send_answer(served.control("subscribed", topics=sorted(request.topics)))
+        elif isinstance(request, Resume):
+            served.resume(channel, request.epoch, request.last_seq)
+        elif isinstance(request, BadInput):
+            error = {"error_message": request.message, "error_type": request.error_type}
+            channel.send_answer(served.control("error", **error, file_path=None, traceback=None))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _close_stalled_clients(self) -> None:
+        while True:
+            await asyncio.sleep(STALL_CHECK_SECONDS)
+            now = time.monotonic()
+            for served in list(self.sessions.values()):
+                for channel in [c for c in served.channels if c.stalled(now)]:
+                    log.info("closing stalled client %s", channel.client_id)
+                    self._left(served, channel)
+                    self._spawn(channel.close_stalled())
