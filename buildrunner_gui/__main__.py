@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from . import commands
     from .project.registry import UnknownProjectError
+    from .server.access import TokenRefused
 
     try:
         if args.self_test:
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "aliases":
             return commands.aliases(args.aliases_action, getattr(args, "alias", None))
         return _open_default(args)
-    except UnknownProjectError as exc:
+    except (UnknownProjectError, TokenRefused) as exc:
         print(f"buildrunner-gui: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -18,6 +18,7 @@ from PySide6.QtCore import QCoreApplication
 from .model.session_ids import session_id_for
 from .os_signals import stop_on_signals
 from .project.registry import resolve_project
+from .server.access import check_token
 from .server.mirror_server import MirrorServer
 from .sources.remote import RemoteSource, is_stream_url
 from .sources.source import SessionSource
@@ -33,7 +34,9 @@ def run_serve(
     max_clients: int,
     demo: bool,
 ) -> int:
-    # Bad names and bad URLs fail before anything starts.
+    # A refused token, bad names and bad URLs fail before anything starts.
+    if token is not None:
+        check_token(token)
     folders = [resolve_project(project) for project in projects if not is_stream_url(project)]
     upstreams = [RemoteSource(project) for project in projects if is_stream_url(project)]
     demo_build = None

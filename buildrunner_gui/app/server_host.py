@@ -18,9 +18,13 @@ class ServerHost:
         self._sources: dict[str, SessionSource] = {}
 
     async def start(self, preferences: Preferences) -> None:
-        server = MirrorServer(preferences.host, preferences.port, preferences.token or None)
-        try:
+        try:  # an empty token setting means "none" (so generated beyond loopback); a short one is refused
+            server = MirrorServer(preferences.host, preferences.port, preferences.token or None)
             await server.start()
+        except ValueError as exc:
+            self.error = f"mirror server not started: {exc}"
+            log.warning(self.error)
+            return
         except OSError as exc:
             self.error = f"mirror server not started: {exc.strerror or exc}"
             log.warning(self.error)

@@ -23,8 +23,29 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+MIN_TOKEN_LENGTH = 16
+
+
+class TokenRefused(ValueError):
+    """A token given at start that must not be used (empty, too short, or not carriable in a header)."""
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+def check_token(token: str) -> None:
+    """Raise TokenRefused, with a one-line reason, unless `token` may protect the server.
+
+    An empty token is refused like any short one: `--token "$UNSET"` must never mean "no token".
+    """
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise TokenRefused(f"the access token must be at least {MIN_TOKEN_LENGTH} characters (got {len(token)})")
+    if not all(" " <= character <= "~" for character in token) or token != token.strip():
+        raise TokenRefused(
+            "the access token must be printable ASCII, without leading or trailing spaces "
+            "(it travels in an Authorization header)"
+        )
 
 
 @dataclass
@@ -34,12 +55,19 @@ class AccessPolicy:
     allowed_origins: frozenset[str] = field(default_factory=frozenset)
     port: int = 0
 
+    def __post_init__(self) -> None:
+        if self.token is not None:
+            check_token(self.token)
+
     @classmethod
     def for_bind(cls, host: str, token: str | None, allowed_origins: Iterable[str]) -> AccessPolicy:
-        """Loopback binds may run without a token; any other bind always gets one (generated if not given)."""
+        """Loopback binds may run without a token; any other bind always gets one (generated if not given).
+
+        A given token is never dropped: an empty or short one raises TokenRefused (a ValueError).
+        """
         if token is None and not is_loopback(host):
             token = new_token()
-        return cls(host, token or None, frozenset(o.rstrip("/") for o in allowed_origins))
+        return cls(host, token, frozenset(o.rstrip("/") for o in allowed_origins))
 
     def own_origins(self, request_host: str | None) -> set[str]:
         origins = {f"http://{self.host}:{self.port}"}

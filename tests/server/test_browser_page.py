@@ -325,7 +325,7 @@ def test_sessions_list_and_the_choice_in_the_hash(sample_project, tmp_path, serv
 
 
 def test_page_with_a_token(sample_project, serve, page):
-    served = serve(sample_project, "--host", "127.0.0.1", "--port", "0", "--token", "secret")
+    served = serve(sample_project, "--host", "127.0.0.1", "--port", "0", "--token", "a-secret-of-20-chars")
 
     refused = page.goto(served.page_url())
     assert refused is not None and refused.status == 401
@@ -334,9 +334,9 @@ def test_page_with_a_token(sample_project, serve, page):
     assert answer.value.code == 401
     answer.value.close()
 
-    accepted = page.goto(served.page_url("secret"))
+    accepted = page.goto(served.page_url("a-secret-of-20-chars"))
     assert accepted is not None and accepted.status == 200
-    wait_for_first_render(page)  # the sessions fetch and the WebSocket both carried ?token=secret
+    wait_for_first_render(page)  # the sessions fetch and the WebSocket both carried ?token=a-secret-of-20-chars
     checkpoint = write_checkpoint(
         sample_project, "checkpoint_20991231_000000_000001", {"phase": "with_token", "completion_percentage": 42}
     )

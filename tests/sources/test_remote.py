@@ -84,8 +84,8 @@ def test_remote_source_sends_the_token_and_gives_up_on_refusal(run, tmp_path):
     (project / ".buildrunner").mkdir(parents=True)
 
     async def scenario():
-        server, watcher = await serve(project, token="s3cret")
-        good = RemoteSource(server.url_for("proj") + "?token=s3cret")
+        server, watcher = await serve(project, token="a-secret-of-20-chars")
+        good = RemoteSource(server.url_for("proj") + "?token=a-secret-of-20-chars")
         bad = RemoteSource(server.url_for("proj"), token="wrong")
         good.start()
         bad.start()

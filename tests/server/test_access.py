@@ -1,0 +1,113 @@
+"""Who may talk to the mirror server (protocol.md, "Access"): AccessPolicy on its own, and `serve`'s refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+from websockets.datastructures import Headers
+
+from buildrunner_gui.server.access import AccessPolicy
+
+TOKEN = "a-token-of-twenty-chars"
+
+
+def headers(*pairs: tuple[str, str], host: str | None = "127.0.0.1:8765") -> Headers:
+    result = Headers()
+    if host is not None:
+        result["Host"] = host
+    for name, value in pairs:
+        result[name] = value
+    return result
+
+
+def policy(host: str = "127.0.0.1", token: str | None = None, origins: tuple[str, ...] = ()) -> AccessPolicy:
+    made = AccessPolicy.for_bind(host, token, origins)
+    made.port = 8765
+    return made
+
+
+# ---------------------------------------------------------------- the token given at start
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "::1", "::"])
+@pytest.mark.parametrize("token", ["", "short", "x" * 15])
+def test_an_empty_or_short_token_is_refused_at_start(host, token):
+    with pytest.raises(ValueError) as refused:
+        AccessPolicy.for_bind(host, token, ())
+    assert "\n" not in str(refused.value) and "16" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "token", [" " * 20, " a-token-of-twenty-chars", "a-token-of-twenty\tchars", "a-token-of-twenty-chars\n", "ä" * 20]
+)
+def test_a_token_a_header_cannot_carry_is_refused_at_start(token):
+    """Bearer values are read without surrounding spaces, and header bytes beyond ASCII are not UTF-8."""
+    with pytest.raises(ValueError):
+        AccessPolicy.for_bind("127.0.0.1", token, ())
+
+
+def test_no_token_means_none_on_loopback_and_a_generated_one_beyond():
+    assert AccessPolicy.for_bind("127.0.0.1", None, ()).token is None
+    assert AccessPolicy.for_bind("localhost", None, ()).token is None
+    generated = AccessPolicy.for_bind("0.0.0.0", None, ()).token
+    assert generated is not None and len(generated) >= 24
+
+
+@pytest.mark.parametrize("token", ["x" * 16, "correct horse battery staple"])
+def test_a_token_of_16_characters_or_more_is_kept(token):
+    assert AccessPolicy.for_bind("0.0.0.0", token, ()).token == token
+
+
+def test_direct_construction_is_checked_too():
+    with pytest.raises(ValueError):
+        AccessPolicy("127.0.0.1", "")
+
+
+def serve(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "buildrunner_gui", "serve", "--demo", "--port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("token", ["", "short"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_serve_refuses_an_empty_or_short_token_in_one_line(host, token):
+    result = serve("--host", host, "--token", token)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("buildrunner-gui: ") and "token" in result.stderr
+
+
+def test_the_window_shows_a_short_token_setting_as_a_server_error():
+    from buildrunner_gui.app.server_host import ServerHost
+    from buildrunner_gui.settings import Preferences
+
+    host = ServerHost()
+    asyncio.run(host.start(Preferences(host="0.0.0.0", port=0, token="short")))
+    assert host.server is None
+    assert host.error.startswith("mirror server not started: ") and "16" in host.error
+    assert host.status() == (None, 0, host.error)
+
+
+def test_the_windows_empty_token_setting_beyond_loopback_still_gets_a_token():
+    from buildrunner_gui.app.server_host import ServerHost
+    from buildrunner_gui.settings import Preferences
+
+    async def scenario() -> str | None:
+        host = ServerHost()
+        await host.start(Preferences(host="0.0.0.0", port=0, token=""))
+        assert host.server is not None, host.error
+        try:
+            return host.server.token
+        finally:
+            await host.stop()
+
+    token = asyncio.run(scenario())
+    assert token is not None and len(token) >= 24
