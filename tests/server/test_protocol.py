@@ -257,17 +257,17 @@ def test_http_routes(run, project, sample_project):
 
 def test_token_and_origin_checks(run, project):
     async def scenario():
-        async with mirror([project], token="s3cret", allowed_origins=["https://dash.example"]) as server:
+        async with mirror([project], token="s3cret-s3cret-16", allowed_origins=["https://dash.example"]) as server:
             base = f"http://127.0.0.1:{server.port}"
             assert (await http_get(base + "/healthz"))[0] == 401
             assert (await http_get(base + "/healthz?token=wrong"))[0] == 401
-            assert (await http_get(base + "/healthz?token=s3cret"))[0] == 200
-            assert (await http_get(base + "/healthz", {"Authorization": "Bearer s3cret"}))[0] == 200
-            evil = {"Authorization": "Bearer s3cret", "Origin": "http://evil.example"}
+            assert (await http_get(base + "/healthz?token=s3cret-s3cret-16"))[0] == 200
+            assert (await http_get(base + "/healthz", {"Authorization": "Bearer s3cret-s3cret-16"}))[0] == 200
+            evil = {"Authorization": "Bearer s3cret-s3cret-16", "Origin": "http://evil.example"}
             assert (await http_get(base + "/api/build/sessions", evil))[0] == 403
-            allowed = {"Authorization": "Bearer s3cret", "Origin": "https://dash.example"}
+            allowed = {"Authorization": "Bearer s3cret-s3cret-16", "Origin": "https://dash.example"}
             assert (await http_get(base + "/healthz", allowed))[0] == 200
-            own = {"Authorization": "Bearer s3cret", "Origin": f"http://127.0.0.1:{server.port}"}
+            own = {"Authorization": "Bearer s3cret-s3cret-16", "Origin": f"http://127.0.0.1:{server.port}"}
             assert (await http_get(base + "/healthz", own))[0] == 200
 
             with pytest.raises(InvalidStatus) as refused:
@@ -275,10 +275,13 @@ def test_token_and_origin_checks(run, project):
             assert refused.value.response.status_code == 401
             with pytest.raises(InvalidStatus) as refused:
                 await open_client(
-                    server, "proj", additional_headers={"Authorization": "Bearer s3cret"}, origin="http://evil.example"
+                    server,
+                    "proj",
+                    additional_headers={"Authorization": "Bearer s3cret-s3cret-16"},
+                    origin="http://evil.example",
                 )
             assert refused.value.response.status_code == 403
-            client = await open_client(server, "proj", additional_headers={"Authorization": "Bearer s3cret"})
+            client = await open_client(server, "proj", additional_headers={"Authorization": "Bearer s3cret-s3cret-16"})
             assert (await receive(client))["type"] == "connection"
             await client.close()
 
