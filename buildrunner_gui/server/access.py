@@ -25,6 +25,19 @@ def is_loopback(host: str) -> bool:
 
 MIN_TOKEN_LENGTH = 16
 
+# Headers read as one value, here or in the handshake: repeated, they are refused before anything reads them
+# (websockets' Headers.get raises on a repeated name). List headers (Connection, Sec-WebSocket-Protocol,
+# Sec-WebSocket-Extensions) may legitimately repeat and are left to the handshake.
+SINGLE_VALUED_HEADERS = (
+    "Host",
+    "Origin",
+    "Authorization",
+    "Upgrade",
+    "Sec-WebSocket-Key",
+    "Sec-WebSocket-Version",
+    "Access-Control-Request-Method",
+)
+
 
 class TokenRefused(ValueError):
     """A token given at start that must not be used (empty, too short, or not carriable in a header)."""
@@ -80,6 +93,9 @@ class AccessPolicy:
 
     def check(self, path: str, headers: Headers) -> tuple[int, str] | None:
         """None if the request may proceed, else (HTTP status, one-line reason)."""
+        for name in SINGLE_VALUED_HEADERS:
+            if len(headers.get_all(name)) > 1:
+                return 400, f"the {name} header is repeated"
         origin = headers.get("Origin")
         if origin is not None:
             origin = origin.rstrip("/")

@@ -11,6 +11,8 @@ from websockets.datastructures import Headers
 
 from buildrunner_gui.server.access import AccessPolicy
 
+from .conftest import mirror
+
 TOKEN = "a-token-of-twenty-chars"
 
 
@@ -85,18 +87,18 @@ def test_serve_refuses_an_empty_or_short_token_in_one_line(host, token):
     assert result.stderr.startswith("buildrunner-gui: ") and "token" in result.stderr
 
 
-def test_the_window_shows_a_short_token_setting_as_a_server_error():
+def test_the_window_shows_a_short_token_setting_as_a_server_error(run):
     from buildrunner_gui.app.server_host import ServerHost
     from buildrunner_gui.settings import Preferences
 
     host = ServerHost()
-    asyncio.run(host.start(Preferences(host="0.0.0.0", port=0, token="short")))
+    run(host.start(Preferences(host="0.0.0.0", port=0, token="short")))
     assert host.server is None
     assert host.error.startswith("mirror server not started: ") and "16" in host.error
     assert host.status() == (None, 0, host.error)
 
 
-def test_the_windows_empty_token_setting_beyond_loopback_still_gets_a_token():
+def test_the_windows_empty_token_setting_beyond_loopback_still_gets_a_token(run):
     from buildrunner_gui.app.server_host import ServerHost
     from buildrunner_gui.settings import Preferences
 
@@ -109,5 +111,53 @@ def test_the_windows_empty_token_setting_beyond_loopback_still_gets_a_token():
         finally:
             await host.stop()
 
-    token = asyncio.run(scenario())
+    token = run(scenario())
     assert token is not None and len(token) >= 24
+
+
+# ---------------------------------------------------------------- repeated headers
+
+
+SINGLE_VALUED = ["Host", "Origin", "Authorization", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version"]
+
+
+@pytest.mark.parametrize("name", SINGLE_VALUED)
+def test_a_repeated_security_header_is_400_before_anything_else(name):
+    request = headers(("Origin", "http://evil.example"), host="rebind.evil.example")
+    request[name] = "one"
+    request[name] = "two"
+    for bind in (policy(token=TOKEN), policy(host="0.0.0.0", token=TOKEN)):
+        refusal = bind.check("/api/build/sessions", request)
+        assert refusal is not None and refusal[0] == 400
+        assert name in refusal[1] and "\n" not in refusal[1]
+
+
+def test_list_headers_may_repeat():
+    request = headers(("Connection", "keep-alive"), ("Connection", "Upgrade"), ("Sec-WebSocket-Protocol", "a"))
+    request["Sec-WebSocket-Protocol"] = "buildrunner.v1"
+    assert policy().check("/", request) is None
+
+
+async def raw_get(port: int, *header_lines: str, target: str = "/api/build/sessions") -> tuple[int, str]:
+    """One HTTP/1.1 request written by hand (repeated or missing headers are the point)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(("\r\n".join([f"GET {target} HTTP/1.1", "Connection: close", *header_lines]) + "\r\n\r\n").encode())
+    raw = await reader.read()
+    writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode(errors="replace")
+
+
+def test_the_server_answers_a_repeated_header_with_400_and_one_line(run, project):
+    async def scenario():
+        async with mirror([project]) as server:
+            here = f"Host: 127.0.0.1:{server.port}"
+            for repeated in (["Origin: http://a.example", "Origin: http://b.example"], [here]):
+                status, body = await raw_get(server.port, here, *repeated)
+                assert status == 400 and body.count("\n") == 1 and "Traceback" not in body
+            status, _ = await raw_get(
+                server.port, here, "Upgrade: websocket", "Upgrade: websocket", target="/api/build/stream/proj"
+            )
+            assert status == 400
+
+    run(scenario())
