@@ -8,14 +8,45 @@ and a later seq, and is published into the store. The mirror client (`sources/re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
 
 from .catch_up import events_between
 from .clock import utc_now_iso
-from .messages import Message
+from .messages import EVENT_TOPICS, SERVER_MESSAGE, Message
 from .store import SessionStore
 
 NOT_EVENTS = frozenset(("connection", "pong", "subscribed"))
+KNOWN_TYPES = frozenset((*EVENT_TOPICS, *NOT_EVENTS, "status", "error"))
+
+
+class MalformedFrame(ValueError):
+    """A frame from upstream that breaks the protocol: the mirror says so and reconnects."""
+
+
+def read_upstream_frame(frame: str | bytes) -> Message | None:
+    """A frame from upstream as a message (None: a type this version does not know, skipped);
+    MalformedFrame, with a one-line reason, for anything else that is not a valid protocol message."""
+    if not isinstance(frame, str):
+        raise MalformedFrame("a binary frame (the protocol sends JSON text)")
+    try:
+        value: Any = json.loads(frame)
+    except (ValueError, RecursionError):
+        raise MalformedFrame("a frame that is not JSON") from None
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        raise MalformedFrame("a frame that is not a message (a JSON object with a type)")
+    if value["type"] not in KNOWN_TYPES:
+        return None  # from a newer server: nothing this version can show
+    try:
+        SERVER_MESSAGE.validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"][1:]) or "message"
+        raise MalformedFrame(f"a {value['type']} message with a bad {where}: {first['msg']}") from None
+    return value
 
 
 class UpstreamFollower:

@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
 from ..model.clock import utc_now_iso
-from ..model.follow import UpstreamFollower
+from ..model.follow import MalformedFrame, UpstreamFollower, read_upstream_frame
 from ..model.messages import Message, SourceOut, SourceState
 from ..model.store import SessionStore
 from .source import BatchCallback, Notify
@@ -110,7 +110,7 @@ class RemoteSource:
             try:
                 await self._session()
                 delay = BACKOFF_START
-            except (OSError, ConnectionClosed, InvalidStatus, InvalidURI, TimeoutError) as exc:
+            except (OSError, ConnectionClosed, InvalidStatus, InvalidURI, TimeoutError, MalformedFrame) as exc:
                 self.last_error = _describe(exc)
                 log.info("mirror %s: %s", self.session_id, self.last_error)
                 if isinstance(exc, InvalidStatus) and exc.response.status_code in (401, 403, 404):
@@ -138,7 +138,9 @@ class RemoteSource:
             if resume is not None:
                 await socket.send(json.dumps(resume))
             async for frame in socket:
-                self._receive(json.loads(frame))
+                message = read_upstream_frame(frame)
+                if message is not None:
+                    self._receive(message)
 
     def _receive(self, message: Message) -> None:
         if message.get("type") == "status":
@@ -198,6 +200,8 @@ def _without_token(url: str) -> str:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, MalformedFrame):
+        return f"the server sent {exc}"
     if isinstance(exc, InvalidStatus):
         return f"server refused: HTTP {exc.response.status_code}"
     if isinstance(exc, ConnectionClosed):
