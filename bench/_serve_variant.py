@@ -1,7 +1,7 @@
 """Child process for bench_server.py: one project served by the mirror server, exactly as `serve` wires it.
 
-A ProjectWatcher on PROJECT feeds `MirrorServer.publish` on a qasync loop driven by a QCoreApplication (the
-wiring of `buildrunner_gui.headless`). Two variants:
+A ProjectWatcher on PROJECT feeds `MirrorServer` (its sockets on their own thread) from a qasync loop driven
+by a QCoreApplication (the wiring of `buildrunner_gui.headless`). Two variants:
 
 - `ours`: MirrorServer as it is (per-client queues, `server/channel.py`);
 - `seed`: the baseline, BuildRunner's own broadcast style (`api/websocket_handler.py` in BuildRunner 3:
@@ -11,8 +11,8 @@ wiring of `buildrunner_gui.headless`). Two variants:
   only flatters the baseline.) Connection handling, the handshake, `connection`/`status` and the replay buffer
   are the same as in `ours`.
 
-A QTimer ticks every `--tick-ms` on the same loop; the longest gap between ticks, minus the interval, is the
-longest event-loop stall (what a window would feel as a frozen GUI).
+A QTimer ticks every `--tick-ms` on the owner's loop (where the watcher and the stores live); the longest gap
+between ticks, minus the interval, is the longest event-loop stall (what a window would feel as a frozen GUI).
 
 Protocol with the parent, one JSON object a line on stdout:
 - at start: {"port", "session_id", "pid"};
@@ -44,14 +44,16 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from websockets.exceptions import ConnectionClosed
 
 from buildrunner_gui.model.engine import Message
+from buildrunner_gui.model.snapshot_frame import encode
 from buildrunner_gui.os_signals import stop_on_signals
 from buildrunner_gui.runtime import tune_garbage_collector
-from buildrunner_gui.server.channel import ClientChannel, encode
+from buildrunner_gui.server.channel import ClientChannel
 from buildrunner_gui.server.mirror_server import MirrorServer
+from buildrunner_gui.server.stream_server import StreamServer
 from buildrunner_gui.sources.watcher import ProjectWatcher
 
 
-class SeedServer(MirrorServer):
+class SeedCore(StreamServer):
     """The baseline: one task per batch, one sequential `await send()` per client and message, no queues."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -59,10 +61,14 @@ class SeedServer(MirrorServer):
         self._batch_tasks: set[asyncio.Task[None]] = set()
 
     def publish(self, session_id: str, batch: list[Message]) -> None:
-        channels = self._channels.get(session_id)
-        if not channels:
+        served = self.sessions.get(session_id)
+        if served is None:
             return
-        task = asyncio.get_event_loop().create_task(self._send_batch(list(channels), batch))
+        for message in batch:  # keep the position and replay as ours does; only the sending differs
+            served.seq = max(served.seq, message["seq"])
+        if not served.channels:
+            return
+        task = asyncio.get_running_loop().create_task(self._send_batch(list(served.channels), batch))
         self._batch_tasks.add(task)
         task.add_done_callback(self._batch_tasks.discard)
 
@@ -72,6 +78,10 @@ class SeedServer(MirrorServer):
             for channel in channels:
                 with contextlib.suppress(ConnectionClosed):
                     await channel.connection.send(frame)
+
+
+class SeedServer(MirrorServer):
+    core_class = SeedCore
 
 
 class LoopStallMeter:
@@ -130,6 +140,19 @@ def reset_peak_rss() -> None:
         handle.write("5")  # resets VmHWM to the current RSS (Linux >= 4.0)
 
 
+def server_side(server: MirrorServer) -> tuple[list[ClientChannel], list[Any]]:
+    """The channels and connections, read from this thread while the server's thread may change them."""
+    core = server._core
+    for _ in range(100):
+        try:
+            channels = [c for served in list(core.sessions.values()) for c in list(served.channels)] if core else []
+            live = core._server if core else None
+            return channels, list(live.connections) if live is not None else []
+        except RuntimeError:  # changed size while being copied: read again
+            continue
+    return [], []
+
+
 class Child:
     def __init__(self, server: MirrorServer, watcher: ProjectWatcher, meter: LoopStallMeter) -> None:
         self.server = server
@@ -139,8 +162,7 @@ class Child:
         self._pending = b""
 
     def stats(self, **extra: Any) -> dict[str, Any]:
-        channels = [c for group in self.server._channels.values() for c in group]
-        connections = list(self.server._server.connections) if self.server._server is not None else []
+        channels, connections = server_side(self.server)
         write_buffered = 0
         for connection in connections:
             with contextlib.suppress(Exception):

@@ -38,6 +38,8 @@ class SessionSource(Protocol):
 
 
 class MirrorServer:
+    core_class: type[StreamServer] = StreamServer  # what runs on the server's thread (benchmarks swap it)
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -85,7 +87,7 @@ class MirrorServer:
         thread = LoopThread("mirror-server")
         thread.start()
         to_owner = Mailbox(asyncio.get_running_loop())
-        core = StreamServer(
+        core = self.core_class(
             self.access, self.host, self.requested_port, self.max_clients, self._page, self, to_owner, thread.mailbox
         )
         try:
