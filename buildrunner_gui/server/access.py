@@ -1,27 +1,22 @@
-"""Who may talk to the mirror server (protocol.md, "Access"): token and Origin checks for every request.
+"""Who may talk to the mirror server (protocol.md, "Access"): header, Host, Origin and token checks.
 
-websockets skips its own origin check for answers produced in `process_request`, so both checks live
-here and run before any route, HTTP and WebSocket alike.
+websockets skips its own origin check for answers produced in `process_request`, so every check lives
+here and runs before any route, HTTP and WebSocket alike: repeated single-valued headers (400), the Host
+(400 missing or malformed; 421 on a loopback bind for a name that is not this machine's), the Origin (403),
+then the token (401).
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.datastructures import Headers
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return host == "localhost"
-
 
 MIN_TOKEN_LENGTH = 16
 
@@ -38,9 +33,34 @@ SINGLE_VALUED_HEADERS = (
     "Access-Control-Request-Method",
 )
 
+# uri-host [ ":" port ]: a name or IPv4 address, or a bracketed IPv6 address (RFC 9110, 7.2).
+_HOST_HEADER = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9._-]+))(?::[0-9]{0,5})?")
+
 
 class TokenRefused(ValueError):
     """A token given at start that must not be used (empty, too short, or not carriable in a header)."""
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
+def _hostname(origin: str) -> str | None:
+    try:
+        return urlsplit(origin).hostname
+    except ValueError:  # an origin that is no URL names no host
+        return None
+
+
+def host_name(host_header: str) -> str | None:
+    """The Host header's name without its port, lower-cased (IPv6 without brackets); None if malformed."""
+    parsed = _HOST_HEADER.fullmatch(host_header)
+    if parsed is None:
+        return None
+    return (parsed["ipv6"] or parsed["name"]).lower()
 
 
 def new_token() -> str:
@@ -67,10 +87,12 @@ class AccessPolicy:
     token: str | None = None
     allowed_origins: frozenset[str] = field(default_factory=frozenset)
     port: int = 0
+    _origin_hosts: frozenset[str] = field(init=False, repr=False, default=frozenset())
 
     def __post_init__(self) -> None:
         if self.token is not None:
             check_token(self.token)
+        self._origin_hosts = frozenset(filter(None, (_hostname(origin) for origin in self.allowed_origins)))
 
     @classmethod
     def for_bind(cls, host: str, token: str | None, allowed_origins: Iterable[str]) -> AccessPolicy:
@@ -81,6 +103,18 @@ class AccessPolicy:
         if token is None and not is_loopback(host):
             token = new_token()
         return cls(host, token, frozenset(o.rstrip("/") for o in allowed_origins))
+
+    def _host_refusal(self, host_header: str | None) -> tuple[int, str] | None:
+        """A Host header is required everywhere; on a loopback bind it must name this machine or an allowed
+        origin's host, so a page cannot reach the server under a name of its own (DNS rebinding)."""
+        if not host_header:
+            return 400, "a Host header is required"
+        name = host_name(host_header)
+        if name is None:
+            return 400, "the Host header is malformed"
+        if not is_loopback(self.host) or is_loopback(name) or name in self._origin_hosts:
+            return None
+        return 421, f"misdirected request: this server does not answer for {name} (use 127.0.0.1 or localhost)"
 
     def own_origins(self, request_host: str | None) -> set[str]:
         origins = {f"http://{self.host}:{self.port}"}
@@ -96,6 +130,9 @@ class AccessPolicy:
         for name in SINGLE_VALUED_HEADERS:
             if len(headers.get_all(name)) > 1:
                 return 400, f"the {name} header is repeated"
+        refusal = self._host_refusal(headers.get("Host"))
+        if refusal is not None:
+            return refusal
         origin = headers.get("Origin")
         if origin is not None:
             origin = origin.rstrip("/")

@@ -161,3 +161,69 @@ def test_the_server_answers_a_repeated_header_with_400_and_one_line(run, project
             assert status == 400
 
     run(scenario())
+
+
+# ---------------------------------------------------------------- Host (DNS rebinding)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "127.0.0.1:8765", "localhost", "LocalHost:8765", "[::1]", "[::1]:8765", "localhost:9000"],
+)
+def test_loopback_bind_serves_its_own_names(host):
+    assert policy().check("/api/build/sessions", headers(host=host)) is None
+
+
+@pytest.mark.parametrize(
+    "host", ["rebind.evil.example:8765", "rebind.evil.example", "localhost.evil.example", "127.0.0.1.nip.io:8765"]
+)
+def test_loopback_bind_refuses_any_other_name_with_421(host):
+    for bind in (policy(), policy(token=TOKEN)):  # before the token: a rebinding page learns nothing
+        refusal = bind.check("/api/build/sessions", headers(host=host))
+        assert refusal is not None and refusal[0] == 421 and "\n" not in refusal[1]
+
+
+def test_loopback_bind_serves_the_hosts_of_allowed_origins():
+    bind = policy(origins=("https://dash.example/", "http://build-ui.example:3001"))
+    for host in ("dash.example", "dash.example:443", "build-ui.example:3001"):
+        assert bind.check("/", headers(host=host)) is None
+    assert bind.check("/", headers(host="other.example"))[0] == 421
+
+
+@pytest.mark.parametrize("host", ["evil.example@127.0.0.1", "127.0.0.1:http", "a b", "[::1", "127.0.0.1:8765/x"])
+def test_a_malformed_host_is_400(host):
+    for bind in (policy(), policy(host="0.0.0.0", token=TOKEN)):
+        refusal = bind.check("/", headers(host=host))
+        assert refusal is not None and refusal[0] == 400
+
+
+@pytest.mark.parametrize("host", [None, ""])
+def test_a_missing_host_is_400(host):
+    for bind in (policy(), policy(host="0.0.0.0", token=TOKEN)):
+        refusal = bind.check("/", headers(host=host))
+        assert refusal is not None and refusal[0] == 400 and "Host" in refusal[1]
+
+
+def test_beyond_loopback_any_host_is_served_with_the_token():
+    bind = policy(host="0.0.0.0", token=TOKEN)
+    assert bind.check(f"/?token={TOKEN}", headers(host="buildbox.example:8765")) is None
+    assert bind.check("/", headers(host="buildbox.example:8765"))[0] == 401
+
+
+def test_the_default_server_refuses_a_rebound_name(run, project):
+    async def scenario():
+        async with mirror([project]) as server:
+            status, body = await raw_get(server.port, f"Host: rebind.evil.example:{server.port}")
+            assert status == 421 and "session" not in body
+            status, _ = await raw_get(server.port)
+            assert status == 400
+            status, body = await raw_get(server.port, f"Host: localhost:{server.port}")
+            assert status == 200 and '"session_id": "proj"' in body
+
+    run(scenario())
+
+
+def test_an_allowed_origin_that_is_no_url_names_no_host():
+    bind = policy(origins=("http://[bad", "null"))
+    for host in ("bad", "null"):
+        assert bind.check("/", headers(host=host))[0] == 421
