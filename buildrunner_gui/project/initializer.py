@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import json
 import os
 import shutil
 import signal
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from ..model.jsonbytes import ParseError, load_json
 from . import registry, templates
 
 STEPS: list[tuple[str, str]] = [
@@ -219,13 +219,9 @@ def load_prd(path: Path) -> PRD:
     except OSError as exc:
         raise bad(exc.strerror or str(exc)) from exc
     try:
-        value = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise bad("not UTF-8") from exc
-    except json.JSONDecodeError as exc:
-        raise bad(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
-    except (ValueError, RecursionError) as exc:
-        raise bad("not valid JSON") from exc
+        value = load_json(data)  # size and depth limited: a 100,000-level file is an error, not a RecursionError
+    except ParseError as exc:
+        raise bad(_prd_json_reason(exc)) from None
     if not isinstance(value, dict):
         raise bad(f"expected a JSON object, found {_json_type(value)}")
 
@@ -267,6 +263,12 @@ def load_prd(path: Path) -> PRD:
     if problems:
         raise bad(next(iter(problems.values())))
     return prd
+
+
+def _prd_json_reason(exc: ParseError) -> str:
+    if exc.error_type == "invalid_json":
+        return f"not valid JSON ({exc.message.removeprefix('invalid JSON: ')})"
+    return exc.message  # "not UTF-8 text (...)", "JSON nested deeper than 100 levels", "file is larger than ..."
 
 
 def _json_type(value: object) -> str:

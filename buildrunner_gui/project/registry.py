@@ -11,13 +11,15 @@ Writes never lose anything: every change is read-modify-write under an exclusive
 the same folder (so two processes registering at once both land), and each file is replaced atomically
 (temporary file in the same folder, fsync, `os.replace`), so a crash mid-write leaves the old file or the new
 one, never half of one. Keys we do not know — other aliases, other tools' keys inside an entry, top-level
-keys — are written back untouched. A registry that is not a JSON object (say, truncated by a writer that does
-not write atomically, as BuildRunner 3 itself does) is never treated as empty: it is copied to
-`<file>.corrupt-<timestamp>` and reported with `CorruptRegistryError`, and nothing is written until someone
-fixes or removes it.
+keys — are written back untouched.
 
-Reads for monitoring (`registered_aliases`, `resolve_project`) stay lenient: an unreadable registry there just
-means "no aliases", as before.
+Every file is parsed by `model.jsonbytes.load_json` (size and depth limited). A registry that cannot be parsed —
+not JSON, not an object, nested too deep, truncated by a writer that does not write atomically, as BuildRunner 3
+itself does — is never treated as empty by an operation that writes: it is copied to `<file>.corrupt-<timestamp>`
+and reported with `CorruptRegistryError`, and nothing is written until someone fixes or removes it.
+
+Reads for monitoring (`registered_aliases`, `resolve_project`) stay lenient: an unreadable file there is
+skipped with a one-line logged warning; only an alias that nothing readable knows is an error, naming the file.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import logging
 import os
 import re
 import stat
@@ -35,10 +38,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..model.jsonbytes import ParseError, load_json
+
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 PROJECTS_FILE = "projects.json"
 ALIASES_FILE = "aliases.json"
@@ -82,6 +89,12 @@ class UnknownAliasError(UnknownProjectError):
     pass
 
 
+class UnreadableRegistryError(RegistryError, UnknownProjectError):
+    """A PROJECT argument that is no folder and no alias of the readable registry, while a registry file could not
+    be read: the message names that file rather than calling the alias unknown. An UnknownProjectError too, so
+    every caller that reports an unknown PROJECT in one line (the CLI, the window) reports this one."""
+
+
 # ------------------------------------------------------------------------------------------------ paths
 
 
@@ -103,25 +116,63 @@ def is_valid_alias(alias: str) -> bool:
     return isinstance(alias, str) and ALIAS_RE.fullmatch(alias) is not None
 
 
+# ------------------------------------------------------------------------------------------------ parsing
+
+
+def _parse(data: bytes) -> tuple[dict[str, Any] | None, str]:
+    """(object, "") or (None, one-line reason). Depth and size limited: a 100,000-level file is a reason."""
+    try:
+        value = load_json(data)
+    except ParseError as exc:
+        return None, exc.message
+    if not isinstance(value, dict):
+        return None, f"expected a JSON object, found {type(value).__name__}"
+    return value, ""
+
+
 # ------------------------------------------------------------------------------------------------ lenient reads
 
+_reported: set[str] = set()  # lenient-read problems already logged (once each per process, not per read)
 
-def _read_object(path: Path) -> dict[str, Any]:
+
+def _read_lenient(path: Path) -> tuple[dict[str, Any], str | None]:
+    """(object, None), or ({}, one-line problem) when the file exists but cannot be used. Never raises."""
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}, None
+    except OSError as exc:
+        return {}, f"the alias registry {path} cannot be read ({exc.strerror or exc})"
+    value, reason = _parse(data)
+    if value is None:
+        return {}, f"the alias registry {path} cannot be read ({reason})"
+    return value, None
+
+
+def _lenient_aliases() -> tuple[dict[str, str], list[str]]:
+    """alias -> path from both files (`projects.json` wins), and the problems of files that could not be read."""
+    home = buildrunner_home()
+    short, short_problem = _read_lenient(home / ALIASES_FILE)
+    full, full_problem = _read_lenient(home / PROJECTS_FILE)
+    aliases = {k: v for k, v in short.items() if isinstance(v, str)}
+    for alias, entry in full.items():
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            aliases[alias] = entry["path"]
+    return aliases, [problem for problem in (full_problem, short_problem) if problem]
+
+
+def _warn_once(problems: list[str]) -> None:
+    for problem in problems:
+        if problem not in _reported:
+            _reported.add(problem)
+            log.warning("%s; its aliases are ignored", problem)
 
 
 def registered_aliases() -> dict[str, str]:
     """alias -> project path, from both files (`projects.json` wins where they disagree). Lenient: an unreadable
-    registry reads as empty (for monitoring; `list_aliases` reports corruption instead)."""
-    home = buildrunner_home()
-    aliases = {k: v for k, v in _read_object(home / ALIASES_FILE).items() if isinstance(v, str)}
-    for alias, entry in _read_object(home / PROJECTS_FILE).items():
-        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-            aliases[alias] = entry["path"]
+    file is skipped with a logged warning (for monitoring; `list_aliases` reports corruption instead)."""
+    aliases, problems = _lenient_aliases()
+    _warn_once(problems)
     return aliases
 
 
@@ -139,12 +190,17 @@ def resolve_project(argument: str) -> tuple[Path, str | None]:
     candidate = Path(argument).expanduser()
     if candidate.is_dir():
         return candidate.resolve(), alias_for_path(candidate)
-    aliases = registered_aliases()
+    aliases, problems = _lenient_aliases()
     if argument in aliases:
+        _warn_once(problems)
         folder = Path(aliases[argument]).expanduser()
         if not folder.is_dir():
             raise UnknownProjectError(f"alias '{argument}' points to {folder}, which is not a folder")
         return folder.resolve(), argument
+    if problems:  # the alias may well be in the file we could not read: say that, not "unknown"
+        raise UnreadableRegistryError(
+            f"'{argument}' is not a folder, and {problems[0]}, so its aliases are unknown; fix or delete the file"
+        )
     raise UnknownProjectError(f"'{argument}' is neither a project folder nor a registered alias")
 
 
@@ -158,22 +214,6 @@ def _read_bytes(path: Path) -> bytes | None:
         return None
     except OSError as exc:
         raise RegistryError(f"cannot read the alias registry {path}: {exc.strerror or exc}") from exc
-
-
-def _parse(data: bytes) -> tuple[dict[str, Any] | None, str]:
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None, "not UTF-8"
-    except ValueError as exc:
-        if not data.strip():
-            return None, "the file is empty"
-        if isinstance(exc, json.JSONDecodeError):
-            return None, f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-        return None, str(exc)
-    if not isinstance(value, dict):
-        return None, f"expected a JSON object, found {type(value).__name__}"
-    return value, ""
 
 
 def _backup(path: Path, data: bytes) -> Path | None:

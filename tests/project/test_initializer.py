@@ -491,7 +491,7 @@ def test_load_prd(tmp_path: Path):
         ('{"features": [{"name": "two\\nlines"}]}', "one line"),
         ('{"tech_stack": [1]}', '"tech_stack" must be a list of strings'),
         ('{"description": "\\ud800"}', "cannot be saved"),
-        ("[" * 100000 + "]" * 100000, "not valid JSON"),
+        ("[" * 100000 + "]" * 100000, "JSON nested deeper than 100 levels"),
     ],
 )
 def test_a_bad_prd_is_a_one_line_error(tmp_path: Path, content, reason: str):
