@@ -138,21 +138,27 @@ class AccessPolicy:
             origin = origin.rstrip("/")
             if origin not in self.allowed_origins and origin not in self.own_origins(headers.get("Host")):
                 return 403, f"origin {origin} is not allowed"
-        if self.token is not None and not self._token_matches(path, headers):
+        if self.token is not None and not self._token_matches(_offered_tokens(path, headers)):
             return 401, "a valid token is required (Authorization: Bearer TOKEN or ?token=TOKEN)"
         return None
 
-    def _token_matches(self, path: str, headers: Headers) -> bool:
+    def _token_matches(self, offered: list[str]) -> bool:
+        """True if a token is offered and every one offered is the token: one request tests one token, so
+        extra guesses beside it (`?token=a&token=b…`) gain nothing."""
         assert self.token is not None
         expected = self.token.encode()
-        offered: list[str] = []
-        authorization = headers.get("Authorization", "")
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() == "bearer":
-            offered.append(value.strip())
-        offered.extend(parse_qs(urlsplit(path).query).get("token", []))
         # Compare every candidate in constant time, without short-circuiting on the first.
-        matched = False
+        matched = bool(offered)
         for candidate in offered:
-            matched |= hmac.compare_digest(candidate.encode(), expected)
+            matched &= hmac.compare_digest(candidate.encode(), expected)
         return matched
+
+
+def _offered_tokens(path: str, headers: Headers) -> list[str]:
+    """Every token the request offers: an `Authorization: Bearer` value and each `?token=`."""
+    offered: list[str] = []
+    scheme, _, value = headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        offered.append(value.strip())
+    offered.extend(parse_qs(urlsplit(path).query).get("token", []))
+    return offered

@@ -227,3 +227,49 @@ def test_an_allowed_origin_that_is_no_url_names_no_host():
     bind = policy(origins=("http://[bad", "null"))
     for host in ("bad", "null"):
         assert bind.check("/", headers(host=host))[0] == 421
+
+
+# ---------------------------------------------------------------- the token on each request
+
+
+@pytest.mark.parametrize(
+    "path, authorization",
+    [
+        (f"/?token={TOKEN}", None),
+        ("/", f"Bearer {TOKEN}"),
+        ("/", f"bearer  {TOKEN} "),
+        (f"/?token={TOKEN}&token={TOKEN}", f"Bearer {TOKEN}"),
+        (f"/?v=1&token={TOKEN.replace('-', '%2D')}", None),
+    ],
+)
+def test_the_token_in_a_header_or_the_query_is_accepted(path, authorization):
+    request = headers(("Authorization", authorization)) if authorization else headers()
+    assert policy(token=TOKEN).check(path, request) is None
+
+
+@pytest.mark.parametrize(
+    "path, authorization",
+    [
+        ("/", None),
+        ("/?token=", None),
+        ("/?token=wrong", None),
+        (f"/?token={TOKEN[:-1]}", None),
+        ("/", f"Basic {TOKEN}"),
+        ("/", "Bearer wrong"),
+        # One request tests one token: extra guesses alongside the right one do not pass.
+        (f"/?token=wrong&token={TOKEN}", None),
+        (f"/?token={TOKEN}", "Bearer wrong"),
+        ("/?token=wrong", f"Bearer {TOKEN}"),
+    ],
+)
+def test_a_missing_or_wrong_token_is_401(path, authorization):
+    request = headers(("Authorization", authorization)) if authorization else headers()
+    refusal = policy(token=TOKEN).check(path, request)
+    assert refusal is not None and refusal[0] == 401 and "\n" not in refusal[1]
+
+
+def test_origin_is_checked_before_the_token():
+    bind = policy(token=TOKEN, origins=("https://dash.example",))
+    assert bind.check("/", headers(("Origin", "http://evil.example")))[0] == 403
+    assert bind.check(f"/?token={TOKEN}", headers(("Origin", "https://dash.example"))) is None
+    assert bind.check(f"/?token={TOKEN}", headers(("Origin", "http://localhost:8765"))) is None
