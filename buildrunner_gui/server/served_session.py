@@ -15,7 +15,8 @@ from .. import __version__
 from ..model.clock import utc_now_iso
 from ..model.messages import EVENT_TOPICS, PROTOCOL_VERSION, Message
 from ..model.snapshot_frame import MAX_STATUS_BYTES, encode
-from .channel import SEND_BUDGET, ClientChannel
+from . import channel as channel_rules
+from .channel import ClientChannel
 from .frame_replay import EventFrame, FrameReplay
 
 AskStatus = Callable[[str], None]  # ask the owner for this session's status frame (it calls `status_ready`)
@@ -70,8 +71,9 @@ class ServedSession:
         if epoch == self.epoch and last_seq == self.seq:
             channel.restart_from((), last_seq)
             return
-        events = self.replay.after(last_seq, SEND_BUDGET) if epoch == self.epoch else None
-        if events is None or channel.lagging or channel.queued_bytes > SEND_BUDGET // 2:
+        budget = channel_rules.SEND_BUDGET
+        events = self.replay.after(last_seq, budget) if epoch == self.epoch else None
+        if events is None or channel.lagging or channel.queued_bytes > budget // 2:
             channel.request_status()
         else:
             channel.restart_from(events, last_seq)
