@@ -28,6 +28,7 @@ from .access import AccessPolicy
 from .channel import ClientChannel
 from .client_input import BadInput, Ping, RequestStatus, Resume, Subscribe, read_client_message
 from .mailbox import Mailbox
+from .request_bodies import BodyRefusingConnection
 from .served_session import ServedSession
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class StreamServer:
             close_timeout=5,
             max_queue=32,
             server_header=f"buildrunner-gui/{__version__}",
+            create_connection=BodyRefusingConnection,
         )
         port: int = self._server.sockets[0].getsockname()[1]
         self._housekeeping = asyncio.get_running_loop().create_task(self._close_stalled_clients())

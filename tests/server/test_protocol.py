@@ -452,3 +452,28 @@ def test_session_ids_from_alias_or_folder_name_are_unique():
     assert session_id_for(None, "app", ["app"]) == "app-2"
     assert session_id_for(None, "app", ["app", "app-2"]) == "app-3"
     assert len(session_id_for(None, "y" * 80, ["y" * 64])) <= 64
+
+
+@pytest.mark.parametrize(
+    ("request_head", "expected"),
+    [
+        (b"POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello", b"HTTP/1.1 405"),
+        (
+            b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            b"HTTP/1.1 405",
+        ),
+        (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello", b"HTTP/1.1 400"),
+    ],
+)
+def test_a_request_with_a_body_gets_an_answer(run, project, request_head, expected):
+    async def scenario():
+        async with mirror([project]) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(request_head)
+            answer = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+            assert answer.startswith(expected), answer[:80]
+            status, _ = await http_get(f"http://127.0.0.1:{server.port}/healthz")
+            assert status == 200  # and the server goes on as before
+
+    run(scenario())
