@@ -13,6 +13,13 @@ the same folder (so two processes registering at once both land), and each file 
 one, never half of one. Keys we do not know — other aliases, other tools' keys inside an entry, top-level
 keys — are written back untouched.
 
+One change spans both files, and no rename covers two files, so a change is journaled: before either file is
+replaced, `.registry-journal.json` records what both will hold (written atomically too), and it is removed once
+both are. A writer killed in between leaves the journal, and the next start — any read or write of the registry
+by this program — completes the change from it and says so in one logged warning. The same start removes the
+temporary files a killed writer left (only names of our own pattern, and only under the lock: a live writer of
+ours holds the lock for as long as its temporary files exist).
+
 Every file is parsed by `model.jsonbytes.load_json` (size and depth limited). A registry that cannot be parsed —
 not JSON, not an object, nested too deep, truncated by a writer that does not write atomically, as BuildRunner 3
 itself does — is never treated as empty by an operation that writes: it is copied to `<file>.corrupt-<timestamp>`
@@ -24,8 +31,10 @@ skipped with a one-line logged warning; only an alias that nothing readable know
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as _dt
+import hashlib
 import json
 import logging
 import os
@@ -50,10 +59,14 @@ log = logging.getLogger(__name__)
 PROJECTS_FILE = "projects.json"
 ALIASES_FILE = "aliases.json"
 LOCK_FILE = ".registry.lock"
+JOURNAL_FILE = ".registry-journal.json"
 ALIAS_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # used with fullmatch: `$` would let "a\n" through
 DEFAULT_EDITOR = "claude"  # BuildRunner 3's default; its launcher needs a real editor name
 DEFAULT_SPEC_PATH = ".buildrunner/PROJECT_SPEC.md"  # BuildRunner 3's default, relative to the project
 _REREAD_DELAY = 0.05  # a file that fails to parse is read once more: a non-atomic writer may be mid-write
+_JOURNAL_VERSION = 1
+_TEMP_SUFFIX = ".tmp"
+_TEMP_RANDOM = r"[a-z0-9_]{8}"  # what tempfile.mkstemp puts between our prefix and suffix
 
 
 # ------------------------------------------------------------------------------------------------ errors
@@ -152,6 +165,7 @@ def _read_lenient(path: Path) -> tuple[dict[str, Any], str | None]:
 def _lenient_aliases() -> tuple[dict[str, str], list[str]]:
     """alias -> path from both files (`projects.json` wins), and the problems of files that could not be read."""
     home = buildrunner_home()
+    _repair_quietly(home)
     short, short_problem = _read_lenient(home / ALIASES_FILE)
     full, full_problem = _read_lenient(home / PROJECTS_FILE)
     aliases = {k: v for k, v in short.items() if isinstance(v, str)}
@@ -280,6 +294,7 @@ class AliasEntry:
 
 def list_aliases(*, backup: bool = True) -> list[AliasEntry]:
     """Every registered alias from both files, sorted. Raises CorruptRegistryError (after backing the file up)."""
+    _repair_quietly(buildrunner_home())
     projects, _ = _load(projects_file(), backup=backup)
     aliases, _ = _load(aliases_file(), backup=backup)
     entries = []
@@ -317,6 +332,7 @@ class RegistrySnapshot:
 def read_snapshot(*, backup: bool = False) -> RegistrySnapshot:
     """Read both files once. Never raises for an unreadable or corrupt registry: the snapshot carries the error
     (`backup` as for `_load`: validation as the user types passes False, so it writes nothing)."""
+    _repair_quietly(buildrunner_home())
     try:
         projects, _ = _load(projects_file(), backup=backup)
         aliases, _ = _load(aliases_file(), backup=backup)
@@ -330,37 +346,49 @@ def lookup(alias: str, *, backup: bool = False) -> str | None:
     return read_snapshot(backup=backup).lookup(alias)
 
 
-# ------------------------------------------------------------------------------------------------ writes
+# ------------------------------------------------------------------------------------------------ locking
 
 
 @contextlib.contextmanager
-def _locked(home: Path) -> Iterator[None]:
-    """An exclusive lock on the registry folder, across processes (and across threads: flock is per open file)."""
+def _locked(home: Path, *, wait: bool = True) -> Iterator[bool]:
+    """An exclusive lock on the registry folder, across processes (and across threads: flock is per open file).
+    Yields True once held; with `wait=False`, yields False at once when someone else holds it."""
     try:
         home.mkdir(parents=True, exist_ok=True)
         fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise RegistryError(f"cannot lock the alias registry in {home}: {exc.strerror or exc}") from exc
     try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        else:  # pragma: no cover - Windows
-            import msvcrt
-
-            while True:
-                try:
-                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:
-                    time.sleep(0.05)
-        yield
+        yield _acquire(fd, wait)
     finally:
         os.close(fd)  # releases the lock
 
 
+def _acquire(fd: int, wait: bool) -> bool:
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    import msvcrt  # pragma: no cover - Windows
+
+    while True:  # pragma: no cover - Windows
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            if not wait:
+                return False
+            time.sleep(0.05)
+
+
+# ------------------------------------------------------------------------------------------------ atomic files
+
+
 def _write_atomic(path: Path, data: bytes | None) -> None:
     """Replace `path` with `data` atomically (None deletes it). A symlinked registry keeps its link."""
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    target = _target(path)
     if data is None:
         with contextlib.suppress(FileNotFoundError):
             target.unlink()
@@ -369,7 +397,7 @@ def _write_atomic(path: Path, data: bytes | None) -> None:
         mode = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
         mode = 0o644
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=_TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -381,8 +409,16 @@ def _write_atomic(path: Path, data: bytes | None) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(target.parent, os.O_RDONLY)
+    _sync_folder(target.parent)  # make the rename itself durable
+
+
+def _target(path: Path) -> Path:
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _sync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
@@ -400,6 +436,247 @@ def _write_or_raise(path: Path, data: bytes | None) -> None:
         raise RegistryError(f"cannot write the alias registry {path}: {exc.strerror or exc}") from exc
 
 
+def _stale_temps(home: Path) -> list[Path]:
+    """Temporary files of our own naming (`.<name>.XXXXXXXX.tmp`) beside the registry files and the journal:
+    left only by a writer killed mid-write, since a live writer holds the lock while it has one."""
+    found: list[Path] = []
+    by_folder: dict[Path, list[str]] = {}
+    for name in (PROJECTS_FILE, ALIASES_FILE, JOURNAL_FILE):
+        target = _target(home / name)  # a symlinked registry's temporary files are beside its target
+        by_folder.setdefault(target.parent, []).append(target.name)
+    for folder, names in by_folder.items():
+        pattern = re.compile("|".join(re.escape(f".{n}.") + _TEMP_RANDOM + re.escape(_TEMP_SUFFIX) for n in names))
+        try:
+            with os.scandir(folder) as entries:
+                found += [
+                    Path(e.path) for e in entries if pattern.fullmatch(e.name) and e.is_file(follow_symlinks=False)
+                ]
+        except OSError:
+            continue
+    return found
+
+
+# ------------------------------------------------------------------------------------------------ the journal
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One file's part of a registry change: its bytes before and after, and the same change as an alias-level
+    edit, to redo it on a file that someone else (not taking our lock) has changed since."""
+
+    name: str  # PROJECTS_FILE or ALIASES_FILE
+    before: bytes | None  # None: the file did not exist
+    after: bytes | None  # None: the file is removed
+    alias: str
+    value: Any = None  # the alias's new value; None removes the alias
+    only_path: str | None = None  # remove it only while it still points here
+
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _journal_bytes(action: str, changes: list[_Change]) -> bytes:
+    files = [
+        {
+            "name": change.name,
+            "before": _digest(change.before),
+            "after": None if change.after is None else base64.b64encode(change.after).decode("ascii"),
+            "alias": change.alias,
+            "value": change.value,
+            "only_path": change.only_path,
+        }
+        for change in changes
+    ]
+    return _dump({"version": _JOURNAL_VERSION, "action": action, "files": files})
+
+
+@dataclass(frozen=True)
+class _Redo:
+    """A journaled change to one file, as read back: `before` is the digest of the bytes it replaced."""
+
+    name: str
+    before: str | None
+    after: bytes | None
+    alias: str
+    value: Any
+    only_path: str | None
+
+
+def _read_journal(data: bytes) -> tuple[str, list[_Redo]]:
+    """(action, per-file changes). Raises ValueError for anything this program did not write."""
+    try:
+        value = load_json(data)
+    except ParseError as exc:
+        raise ValueError(exc.message) from None
+    if not isinstance(value, dict) or value.get("version") != _JOURNAL_VERSION:
+        raise ValueError("not a journal this version writes")
+    action, files = value.get("action"), value.get("files")
+    if not isinstance(action, str) or not isinstance(files, list):
+        raise ValueError("no action or files")
+    return action, [_redo_of(item) for item in files]
+
+
+def _redo_of(item: Any) -> _Redo:
+    if not isinstance(item, dict) or item.get("name") not in (PROJECTS_FILE, ALIASES_FILE):
+        raise ValueError("a file entry names no registry file")
+    before, after, alias, only_path = item.get("before"), item.get("after"), item.get("alias"), item.get("only_path")
+    if not (before is None or isinstance(before, str)) or not (after is None or isinstance(after, str)):
+        raise ValueError("bad before/after")
+    if not isinstance(alias, str) or not (only_path is None or isinstance(only_path, str)):
+        raise ValueError("bad alias")
+    try:
+        data = None if after is None else base64.b64decode(after, validate=True)
+    except ValueError as exc:
+        raise ValueError(f"bad after: {exc}") from None
+    return _Redo(item["name"], before, data, alias, item.get("value"), only_path)
+
+
+def _entry_path(name: str, entry: Any) -> str | None:
+    if name == PROJECTS_FILE:
+        return entry.get("path") if isinstance(entry, dict) else None
+    return entry if isinstance(entry, str) else None
+
+
+def _edit(value: dict[str, Any], redo: _Redo) -> bool:
+    """Apply a journaled alias-level edit to a file's object in place; True if it changed anything."""
+    if redo.value is not None:
+        if value.get(redo.alias) == redo.value:
+            return False
+        value[redo.alias] = redo.value
+        return True
+    if redo.alias not in value:
+        return False
+    if redo.only_path is not None and _entry_path(redo.name, value[redo.alias]) != redo.only_path:
+        return False
+    del value[redo.alias]
+    return True
+
+
+def _redo(home: Path, redo: _Redo) -> bool:
+    """Bring one file to what the journal says; True if it had to be written."""
+    path = home / redo.name
+    current = _read_bytes(path)
+    if current == redo.after:
+        return False
+    if _digest(current) == redo.before:  # untouched since: the exact bytes the change would have written
+        _write_or_raise(path, redo.after)
+        return True
+    value, _ = _load(path, backup=False)  # someone else changed it since: redo the edit on what is there now
+    if not _edit(value, redo):
+        return False
+    _write_or_raise(path, _dump(value))
+    return True
+
+
+def _finish_journal(home: Path) -> list[str]:
+    """Complete a change a killed writer left journaled (call under the lock). Returns notices; raises
+    RegistryError, keeping the journal, when a file it must change cannot be read or written."""
+    journal = home / JOURNAL_FILE
+    data = _read_bytes(journal)
+    if data is None:
+        return []
+    try:
+        action, redos = _read_journal(data)
+    except ValueError as exc:
+        _remove(journal)
+        return [f"discarded an unreadable alias registry journal {journal} ({exc})"]
+    try:
+        wrote = [_redo(home, redo) for redo in redos]
+    except RegistryError as exc:
+        raise RegistryError(f"could not complete the interrupted {action}: {exc}") from exc
+    _remove(journal)
+    if any(wrote):
+        return [f"repaired the alias registry in {home}: completed the {action}, which a process had left half-done"]
+    return []
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise RegistryError(f"cannot remove {path}: {exc.strerror or exc}") from exc
+    _sync_folder(path.parent)
+
+
+def _repair_locked(home: Path) -> list[str]:
+    """What a killed writer left: its temporary files are removed, its journaled change completed. Notices (one
+    line each) are logged as warnings and returned. Call with the lock held."""
+    for temp in _stale_temps(home):
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+            log.info("removed %s, left by a process killed while writing the alias registry", temp)
+    notices = _finish_journal(home)
+    for notice in notices:
+        log.warning("%s", notice)
+    return notices
+
+
+def _needs_repair(home: Path) -> bool:
+    return (home / JOURNAL_FILE).exists() or bool(_stale_temps(home))
+
+
+def _repair_quietly(home: Path) -> list[str]:
+    """`repair` for readers: cheap when there is nothing to do; skipped while a writer holds the lock (it repairs
+    first itself), and any failure is logged rather than raised (a reader must still read)."""
+    if not _needs_repair(home):
+        return []
+    try:
+        with _locked(home, wait=False) as held:
+            return _repair_locked(home) if held else []
+    except RegistryError as exc:
+        log.warning("%s", exc)
+        return []
+
+
+def repair() -> list[str]:
+    """Repair what a process killed while changing the registry left behind (it waits for the lock). Returns the
+    notices, one line each, also logged as warnings. Reads and writes of the registry do this on their own."""
+    home = buildrunner_home()
+    if not _needs_repair(home):
+        return []
+    with _locked(home):
+        return _repair_locked(home)
+
+
+def _commit(home: Path, action: str, changes: list[_Change]) -> None:
+    """Write a change to both files as one: journaled first, so a crash between the two renames is completed at
+    the next start. A failure undoes what was written (then drops the journal: nothing is left to complete)."""
+    changes = [change for change in changes if change.after != change.before]
+    if not changes:
+        return
+    journal = home / JOURNAL_FILE
+    _write_or_raise(journal, _journal_bytes(action, changes))
+    written: list[_Change] = []
+    try:
+        for change in changes:
+            _write_or_raise(home / change.name, change.after)
+            written.append(change)
+    except BaseException:
+        _abandon(home, journal, written)
+        raise
+    try:
+        _remove(journal)
+    except RegistryError as exc:  # the change is made; a journal left behind only redoes it, which changes nothing
+        log.warning("%s", exc)
+
+
+def _abandon(home: Path, journal: Path, written: list[_Change]) -> None:
+    """Put the files already written back as they were. If that fails too, the journal stays: the next start
+    completes the change, which is better than leaving the two files out of step."""
+    try:
+        for change in reversed(written):
+            _write_atomic(home / change.name, change.before)
+        _remove(journal)
+    except (OSError, RegistryError) as exc:
+        log.warning("could not undo a failed change to the alias registry (%s); the next start completes it", exc)
+
+
+# ------------------------------------------------------------------------------------------------ writes
+
+
 @dataclass(frozen=True)
 class Registration:
     """What `register` changed, so `undo_registration` can put the files back exactly as they were."""
@@ -415,19 +692,19 @@ def register(
 ) -> Registration:
     """Add `alias` -> `path` to both files. Raises AliasExistsError if either already has the alias, ValueError
     for an invalid alias, CorruptRegistryError / RegistryError when the registry cannot be read or written.
-    Either both files are updated or neither is."""
+    Both files are updated as one change (see the module's docstring)."""
     if not is_valid_alias(alias):
         raise ValueError(f"invalid alias {alias!r}")
     path = os.fspath(path)
     home = buildrunner_home()
     with _locked(home):
-        pfile, afile = home / PROJECTS_FILE, home / ALIASES_FILE
-        projects, projects_before = _load(pfile, backup=True)
-        aliases, aliases_before = _load(afile, backup=True)
+        _repair_locked(home)
+        projects, projects_before = _load(home / PROJECTS_FILE, backup=True)
+        aliases, aliases_before = _load(home / ALIASES_FILE, backup=True)
         existing = _path_of(alias, projects, aliases)
         if existing is not None:
             raise AliasExistsError(f"alias '{alias}' is already registered" + (f" (to {existing})" if existing else ""))
-        projects[alias] = {
+        entry = {
             "alias": alias,
             "path": path,
             "created": _dt.datetime.now().isoformat(),
@@ -435,15 +712,16 @@ def register(
             "spec_path": spec_path,
             "last_accessed": None,
         }
-        aliases[alias] = path
+        projects[alias], aliases[alias] = entry, path
         projects_after, aliases_after = _dump(projects), _dump(aliases)
-        _write_or_raise(pfile, projects_after)
-        try:
-            _write_or_raise(afile, aliases_after)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                _write_atomic(pfile, projects_before)
-            raise
+        _commit(
+            home,
+            f"registration of alias '{alias}'",
+            [
+                _Change(PROJECTS_FILE, projects_before, projects_after, alias, entry),
+                _Change(ALIASES_FILE, aliases_before, aliases_after, alias, path),
+            ],
+        )
     return Registration(
         alias,
         path,
@@ -457,42 +735,39 @@ def undo_registration(registration: Registration) -> None:
     a file someone else changed since loses just this alias, keeping their change."""
     home = buildrunner_home()
     with _locked(home):
-        for name in (ALIASES_FILE, PROJECTS_FILE):
-            path = home / name
-            current = _read_bytes(path)
-            if current == registration.after[name]:
-                _write_or_raise(path, registration.before[name])
-                continue
-            value, _ = _load(path, backup=True)
-            if name == PROJECTS_FILE:
-                entry = value.get(registration.alias)
-                ours = isinstance(entry, dict) and entry.get("path") == registration.path
-            else:
-                ours = value.get(registration.alias) == registration.path
-            if ours:
-                del value[registration.alias]
-                _write_or_raise(path, _dump(value))
+        _repair_locked(home)
+        changes = [_undo_change(home, registration, name) for name in (ALIASES_FILE, PROJECTS_FILE)]
+        _commit(home, f"undoing of the registration of alias '{registration.alias}'", changes)
+
+
+def _undo_change(home: Path, registration: Registration, name: str) -> _Change:
+    path, alias = home / name, registration.alias
+    current = _read_bytes(path)
+    if current == registration.after[name]:
+        return _Change(name, current, registration.before[name], alias, None, registration.path)
+    value, current = _load(path, backup=True)
+    if _entry_path(name, value.get(alias)) != registration.path:
+        return _Change(name, current, current, alias)  # not ours (any more): nothing to do
+    del value[alias]
+    return _Change(name, current, _dump(value), alias, None, registration.path)
 
 
 def unregister(alias: str) -> str:
     """Remove `alias` from both files; returns the path it pointed to. Raises UnknownAliasError."""
     home = buildrunner_home()
     with _locked(home):
-        pfile, afile = home / PROJECTS_FILE, home / ALIASES_FILE
-        projects, projects_before = _load(pfile, backup=True)
-        aliases, _ = _load(afile, backup=True)
+        _repair_locked(home)
+        projects, projects_before = _load(home / PROJECTS_FILE, backup=True)
+        aliases, aliases_before = _load(home / ALIASES_FILE, backup=True)
         path = _path_of(alias, projects, aliases)
         if path is None:
             raise UnknownAliasError(f"no alias '{alias}' is registered")
+        changes = []
         if alias in projects:
             del projects[alias]
-            _write_or_raise(pfile, _dump(projects))
+            changes.append(_Change(PROJECTS_FILE, projects_before, _dump(projects), alias))
         if alias in aliases:
             del aliases[alias]
-            try:
-                _write_or_raise(afile, _dump(aliases))
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    _write_atomic(pfile, projects_before)
-                raise
+            changes.append(_Change(ALIASES_FILE, aliases_before, _dump(aliases), alias))
+        _commit(home, f"removal of alias '{alias}'", changes)
     return path
