@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import itertools
 import subprocess
 import sys
 
 import pytest
 from websockets.datastructures import Headers
 
-from buildrunner_gui.server.access import AccessPolicy
+from buildrunner_gui.server.access import MAX_PENALTY_SECONDS, MAX_TRACKED_CLIENTS, AccessPolicy
 
 from .conftest import mirror
 
@@ -273,3 +275,144 @@ def test_origin_is_checked_before_the_token():
     assert bind.check("/", headers(("Origin", "http://evil.example")))[0] == 403
     assert bind.check(f"/?token={TOKEN}", headers(("Origin", "https://dash.example"))) is None
     assert bind.check(f"/?token={TOKEN}", headers(("Origin", "http://localhost:8765"))) is None
+
+
+# ---------------------------------------------------------------- repeated wrong tokens from one address
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def slowed(clock: Clock | None = None, host: str = "0.0.0.0") -> AccessPolicy:
+    made = AccessPolicy(host, TOKEN, clock=clock or Clock())
+    made.port = 8765
+    return made
+
+
+def guess(bind: AccessPolicy, address, token: str = "wrong") -> tuple[int, str] | None:
+    return bind.check(f"/?token={token}", headers(), address)
+
+
+def wait_out(bind: AccessPolicy, clock: Clock, address) -> float:
+    """What a server does before answering: wait the penalty (here: move the clock past it)."""
+    penalty = bind.penalty_seconds(address)
+    clock.now += penalty
+    return penalty
+
+
+def test_consecutive_wrong_tokens_make_the_next_answer_wait_longer_up_to_a_cap():
+    clock = Clock()
+    bind = slowed(clock)
+    address = ("203.0.113.9", 50000)
+    assert bind.penalty_seconds(address) == 0
+    penalties = []
+    for _ in range(12):
+        penalties.append(wait_out(bind, clock, address))
+        assert guess(bind, address)[0] == 401
+    assert penalties[:3] == [0, 0, 0]  # a typo or two costs nothing
+    assert all(later >= earlier for earlier, later in itertools.pairwise(penalties))
+    assert 0 < penalties[3] < penalties[-1] == MAX_PENALTY_SECONDS <= 5
+    assert bind.penalty_seconds(address) == MAX_PENALTY_SECONDS
+
+
+def test_the_penalty_runs_down_with_time_and_a_right_token_resets_it():
+    clock = Clock()
+    bind = slowed(clock)
+    address = ("203.0.113.9", 50000)
+    for _ in range(8):
+        wait_out(bind, clock, address)
+        guess(bind, address)
+    clock.now += 1.0
+    assert bind.penalty_seconds(address) == MAX_PENALTY_SECONDS - 1.0
+    wait_out(bind, clock, address)
+    assert guess(bind, address, TOKEN) is None
+    assert bind.penalty_seconds(address) == 0
+    wait_out(bind, clock, address)
+    guess(bind, address)
+    assert bind.penalty_seconds(address) == 0  # counting starts again
+
+
+def test_a_guess_while_the_address_must_wait_is_429_and_not_tested():
+    """Parallel requests cannot multiply the guesses: while its penalty runs, an address's tokens are not
+    compared at all (not even the right one), so one guess per penalty is tested."""
+    clock = Clock()
+    bind = slowed(clock)
+    address = ("203.0.113.9", 50000)
+    for _ in range(3):
+        guess(bind, address)
+    waiting = bind.penalty_seconds(address)
+    assert waiting > 0
+    for token in ("wrong", "another", TOKEN):
+        refusal = guess(bind, address, token)
+        assert refusal is not None and refusal[0] == 429 and "\n" not in refusal[1]
+    assert bind.penalty_seconds(address) == waiting  # refused guesses do not add up
+    assert bind.check("/", headers(), address)[0] == 401  # offering no token is no guess
+    clock.now += waiting
+    assert guess(bind, address, TOKEN) is None
+
+
+def test_addresses_are_counted_apart():
+    bind = slowed()
+    for _ in range(5):
+        guess(bind, ("203.0.113.9", 1))
+    assert bind.penalty_seconds(("203.0.113.9", 2)) > 0  # another port of the same host
+    assert bind.penalty_seconds(("203.0.113.10", 1)) == 0
+    assert guess(bind, ("203.0.113.10", 1), TOKEN) is None
+
+
+def test_an_ipv6_client_is_counted_by_its_64_bit_prefix():
+    bind = slowed()
+    for suffix in range(5):  # a client picks any address in its own /64
+        guess(bind, (f"2001:db8:1:2::{suffix + 1}", 1, 0, 0))
+    assert bind.penalty_seconds("2001:db8:1:2:ffff::7") > 0
+    assert bind.penalty_seconds(("2001:db8:1:3::1", 1, 0, 0)) == 0
+    for _ in range(5):
+        guess(bind, ("::ffff:198.51.100.7", 1, 0, 0))
+    assert bind.penalty_seconds("198.51.100.7") > 0
+
+
+def test_memory_is_bounded_oldest_address_forgotten_first():
+    bind = slowed()
+    for _ in range(5):
+        guess(bind, "198.51.100.1")
+    for number in range(MAX_TRACKED_CLIENTS + 10):
+        guess(bind, str(ipaddress.IPv4Address("10.0.0.0") + number))
+    assert bind.tracked_clients == MAX_TRACKED_CLIENTS
+    assert bind.penalty_seconds("198.51.100.1") == 0
+
+
+def test_failures_long_ago_are_forgotten():
+    clock = Clock()
+    bind = slowed(clock)
+    address = "203.0.113.9"
+    for _ in range(5):
+        wait_out(bind, clock, address)
+        guess(bind, address)
+    clock.now += 3600
+    assert bind.penalty_seconds(address) == 0
+    guess(bind, address)
+    assert bind.penalty_seconds(address) == 0
+
+
+def test_without_an_address_or_a_token_nothing_is_counted():
+    bind = slowed()
+    for _ in range(10):
+        assert guess(bind, None)[0] == 401
+    assert bind.penalty_seconds(None) == 0 and bind.tracked_clients == 0
+    open_bind = policy()
+    for _ in range(10):
+        assert guess(open_bind, "203.0.113.9") is None
+    assert open_bind.penalty_seconds("203.0.113.9") == 0
+
+
+def test_other_refusals_are_not_token_failures():
+    bind = slowed(host="127.0.0.1")
+    for _ in range(10):
+        assert bind.check(f"/?token={TOKEN}", headers(host="rebind.evil.example"), "127.0.0.1")[0] == 421
+        assert bind.check("/?token=x", headers(("Origin", "http://evil.example")), "127.0.0.1")[0] == 403
+    assert bind.penalty_seconds("127.0.0.1") == 0
