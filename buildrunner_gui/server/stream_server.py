@@ -178,9 +178,16 @@ class StreamServer:
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if getattr(request, "method", "GET") != "GET":  # read-only: nothing here accepts a body
             return reply.method_not_allowed()
-        refusal = self.access.check(request.path, request.headers)
+        address = connection.remote_address
+        penalty = self.access.penalty_seconds(address)
+        if penalty > 0:  # repeated wrong tokens from this client: it waits (its connection only) before any answer
+            await asyncio.sleep(penalty)
+        refusal = self.access.check(request.path, request.headers, address)
         if refusal is not None:
-            return reply.text(*refusal)
+            refused = reply.text(*refusal)
+            if refusal[0] == 429:
+                refused.headers["Retry-After"] = str(max(1, round(self.access.penalty_seconds(address))))
+            return refused
         path = unquote(urlsplit(request.path).path)
         if path.startswith(STREAM_PREFIX):
             if path[len(STREAM_PREFIX) :] not in self.sessions:

@@ -477,3 +477,19 @@ def test_a_request_with_a_body_gets_an_answer(run, project, request_head, expect
             assert status == 200  # and the server goes on as before
 
     run(scenario())
+
+
+def test_repeated_wrong_tokens_make_the_client_wait_not_fail(run, project):
+    """After a few wrong tokens the server waits out the client's penalty before answering, so a right token
+    then still gets its 200 (a server that skipped the wait would answer 429)."""
+
+    async def scenario():
+        async with mirror([project], token="s3cret-s3cret-16") as server:
+            base = f"http://127.0.0.1:{server.port}"
+            answers = [(await http_get(base + "/healthz?token=wrong-guess"))[0] for _ in range(4)]
+            assert answers == [401] * 4
+            assert server.access.penalty_seconds(("127.0.0.1", 1)) > 0
+            assert (await http_get(base + "/healthz?token=s3cret-s3cret-16"))[0] == 200
+            assert server.access.penalty_seconds(("127.0.0.1", 1)) == 0
+
+    run(scenario())
