@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     from . import commands
-    from .project.registry import UnknownProjectError
+    from .project.registry import RegistryError, UnknownProjectError
     from .server.access import TokenRefused
 
     try:
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return _open_default(args)
     except (UnknownProjectError, TokenRefused) as exc:
         print(f"buildrunner-gui: {exc}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(exc, RegistryError) else 2  # an unreadable registry is a runtime failure
     except OSError as exc:
         if args.debug:
             raise
