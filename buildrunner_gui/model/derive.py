@@ -80,7 +80,10 @@ class ProjectDiffer:
             elif isinstance(entry, StateDirChanged):
                 self._apply_state_dir(entry, out)
             elif isinstance(entry, Notice):
-                out.append(self._terminal(entry.text, "info", MONITOR_SOURCE))
+                if entry.error_type:
+                    out.append(self._error(entry.text, entry.error_type, None))
+                else:
+                    out.append(self._terminal(entry.text, "info", MONITOR_SOURCE))
         if not derived_dirty:
             return out
         self._last_change = self._stamp if watched_change else self._recorded_last_change()

@@ -63,9 +63,10 @@ class StateDirChanged:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A line about the monitor itself, shown in the terminal as `info`."""
+    """A line about the monitor itself, shown in the terminal as `info`; with an `error_type`, an `error`."""
 
     text: str
+    error_type: str | None = None
 
 
 SourceInput = FileRead | FileRemoved | FileFailed | LogAppended | StateDirChanged | Notice

@@ -9,6 +9,8 @@ from typing import Any
 
 from buildrunner_gui.model.messages import SERVER_MESSAGE
 
+WAIT_MS = 5000  # how long a test waits for a change to arrive
+
 
 def write_json(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,3 +47,18 @@ class Collector:
 
     def errors(self, path: str | None = None) -> list[dict[str, Any]]:
         return [m for m in self.of_type("error") if path is None or m["file_path"] == path]
+
+
+def checkpoint_ids(watcher) -> list[str]:
+    return [c["checkpoint_id"] for c in watcher.store.snapshot()["checkpoints"]]
+
+
+def terminal_text(got: Collector, source: str, since: int = 0) -> list[str]:
+    """stdout lines from `source` in the messages after the first `since`."""
+    lines: list[str] = []
+    for message in got.messages[since:]:
+        if message["type"] != "terminal_output":
+            continue
+        if message["source"] == source and message["output_type"] == "stdout":
+            lines.extend(message["output"].splitlines())
+    return lines

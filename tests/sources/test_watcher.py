@@ -8,52 +8,13 @@ import errno
 import os
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
 from watchdog.observers.polling import PollingObserver
 
 from buildrunner_gui.sources.watcher import ProjectWatcher
 
-from .helpers import Collector, replace_json, write_json
-
-WAIT_MS = 5000
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    (root / ".buildrunner" / "checkpoints").mkdir(parents=True)
-    (root / ".buildrunner" / "logs").mkdir()
-    (root / ".buildrunner" / "context").mkdir()
-    return root
-
-
-@pytest.fixture
-def start_watcher(qtbot):
-    started: list[ProjectWatcher] = []
-
-    def start(folder: Path, **options) -> tuple[ProjectWatcher, Collector]:
-        watcher = ProjectWatcher(folder, **options)
-        collector = Collector(watcher)
-        started.append(watcher)
-        watcher.start()
-        qtbot.waitUntil(lambda: watcher.is_ready, timeout=5000)
-        qtbot.waitUntil(
-            lambda: (
-                watcher.store.status_message()["seq"] <= (collector.messages[-1]["seq"] if collector.messages else 0)
-            ),
-            timeout=WAIT_MS,
-        )
-        return watcher, collector
-
-    yield start
-    for watcher in started:
-        watcher.stop()
-
-
-def checkpoint_ids(watcher: ProjectWatcher) -> list[str]:
-    return [c["checkpoint_id"] for c in watcher.store.snapshot()["checkpoints"]]
+from .helpers import WAIT_MS, checkpoint_ids, replace_json, terminal_text, write_json
 
 
 def test_plain_write_reaches_the_gui_thread(qtbot, project, start_watcher):
@@ -147,17 +108,6 @@ def test_state_dir_missing_then_created_deleted_and_recreated(qtbot, tmp_path, s
     # The new folder has its own live watch: a later change inside it is seen too.
     write_json(project / ".buildrunner/checkpoints/two.json", {"id": "two", "completion": 80})
     qtbot.waitUntil(lambda: watcher.store.snapshot()["progress"]["percent"] == 80.0, timeout=WAIT_MS)
-
-
-def terminal_text(got: Collector, source: str, since: int = 0) -> list[str]:
-    """stdout lines from `source` in the messages after the first `since`."""
-    lines: list[str] = []
-    for message in got.messages[since:]:
-        if message["type"] != "terminal_output":
-            continue
-        if message["source"] == source and message["output_type"] == "stdout":
-            lines.extend(message["output"].splitlines())
-    return lines
 
 
 def test_log_appends_are_read_incrementally(qtbot, project, start_watcher):
