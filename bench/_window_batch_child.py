@@ -3,9 +3,9 @@ big batches while a 5 ms precise QTimer watches the GUI thread.
 
 Ours: a `SessionStore` gets the first state by `publish`, then `view.load(store)`; each batch is published into the
 store through the `ChunkedPublisher` and handed to `view.apply_batch(published, store)`, both on the GUI thread
-as `ProjectWatcher._drain` and `Session._on_batch` do. Landed (`--tree DIR`, a checkout of 88c8a52 put first on sys.path): `view.load(snapshot)`
-and `view.apply_batch(batch)`, which hands each message to each panel in turn. The same messages for both
-(`_window_batch_data.py`).
+as `ProjectWatcher._drain` and `Session._on_batch` do. Landed (`--tree DIR`, a checkout of 88c8a52 put first on
+sys.path): `view.load(snapshot)` and `view.apply_batch(batch)`, which hands each message to each panel in turn.
+The same messages for both (`_window_batch_data.py`).
 
 Each batch runs from a zero timer; then the loop runs `--settle-ms` more. Per batch: the longest gap between two
 ticks beyond the 5 ms in that span (publish, apply_batch, and the repaint and other events they caused), the

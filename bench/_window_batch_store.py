@@ -1,8 +1,9 @@
 """Where `SessionStore.publish` spends a 10,001-message batch of bench_window_batch.py (no Qt, no window).
 
 Each line publishes the same batches into a fresh store with one part of the work replaced by a no-op, so the
-differences between lines are what that part costs: the replay buffer (`_remember`), the running tallies
-(`ItemTally.add` / `remove`), the item reducer (`_item_update`, `_put_item`), and what is left (stamping).
+differences between lines are what that part costs: the running tallies (`ItemTally.add` / `remove`), the item
+reducer (`_item_update`, `_put_item`), and what is left (stamping). The replay of events for resuming clients is
+the server's (`server/frame_replay.py`), not the store's.
 
 Run: .venv/bin/python bench/_window_batch_store.py [--batches 15]
 """
@@ -29,26 +30,19 @@ class _NoTally:
         pass
 
 
-def _no_replay(store: SessionStore) -> None:
-    store._remember = lambda message: None  # type: ignore[method-assign]
-
-
 def _no_tallies(store: SessionStore) -> None:
-    _no_replay(store)
     store._tallies = {"component": _NoTally(), "feature": _NoTally()}  # type: ignore[dict-item]
 
 
 def _no_reducer(store: SessionStore) -> None:
-    _no_replay(store)
     for kind in ("feature_update", "component_update"):
         store._reducers[kind] = lambda message: None
 
 
 VARIANTS: list[tuple[str, Callable[[SessionStore], None] | None]] = [
     ("publish as it is", None),
-    ("without the replay buffer (_remember)", _no_replay),
-    ("without the replay buffer and the tallies", _no_tallies),
-    ("without the replay buffer and the item reducer (stamping only)", _no_reducer),
+    ("without the tallies", _no_tallies),
+    ("without the item reducer (stamping only)", _no_reducer),
 ]
 
 

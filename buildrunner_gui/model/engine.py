@@ -56,8 +56,5 @@ class SessionEngine:
     def status_message(self) -> Message:
         return self.store.status_message()
 
-    def events_after(self, epoch: str, last_seq: int) -> list[Message] | None:
-        return self.store.events_after(epoch, last_seq)
-
     def control(self, message_type: str, **body: object) -> Message:
         return self.store.control(message_type, **body)

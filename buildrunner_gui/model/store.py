@@ -6,7 +6,8 @@ a mirror shows exactly what the sender shows. No Qt and no I/O; not thread-safe 
 in the app, is the only one to touch it).
 
 `publish()` stamps events with this store's own `session_id`, `epoch` and `seq` (a relay numbers its events
-itself, so its clients resume against it), reduces them, and keeps them for resuming clients.
+itself, so its clients resume against it) and reduces them. The events a resuming client may be sent are kept
+by the server, already encoded (`server/frame_replay.py`), not here.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from .snapshot_frame import StatusFrame
 TERMINAL_LINES = 1_000
 FILE_EVENTS = 200
 ERROR_EVENTS = 100
-REPLAY_EVENTS = 10_000
-REPLAY_BYTES = 4 * 1024 * 1024  # and at most about this much text: a resume past it gets a fresh status
 SNAPSHOT_CHECKPOINTS = 500
 SNAPSHOT_LINE_CHARS = 1_000  # long lines are clipped in the snapshot (events carry them whole)
 DOCUMENT_TYPES = ("context", "spec")
@@ -51,9 +50,6 @@ class SessionStore:
         self.epoch = epoch or secrets.token_hex(8)
         self.seq = 0
         self._clock = clock
-        self._replay: deque[tuple[Message, int]] = deque()  # (event, approximate size)
-        self._replay_bytes = 0
-        self._replay_floor = 0  # events at or below this seq cannot be replayed (a reload replaced the state)
         self._snapshot: tuple[int, Snapshot] | None = None
         self._frame = StatusFrame()
         self._reducers: dict[str, Callable[[Message], None]] = {
@@ -142,25 +138,14 @@ class SessionStore:
         """The `status` message encoded, at most 1 MiB where the items allow (protocol.md); once per seq."""
         return self._frame.encoded(self.seq, self.status_message)
 
-    def events_after(self, epoch: str, last_seq: int) -> list[Message] | None:
-        """The events after `last_seq` for a client resuming; None when they are no longer all buffered."""
-        if epoch != self.epoch or last_seq > self.seq or last_seq < self._replay_floor:
-            return None
-        if last_seq == self.seq:
-            return []
-        if not self._replay or self._replay[0][0]["seq"] > last_seq + 1:
-            return None
-        start = last_seq + 1 - self._replay[0][0]["seq"]
-        return [message for message, _ in list(self._replay)[start:]]
-
     # ---------------------------------------------------------------- writing
 
     def publish(self, events: Iterable[Message]) -> list[Message]:
-        """Stamp each event (in place) with this session's id, epoch and next seq, apply it, and keep it for
-        resuming clients; return them, for the sinks."""
+        """Stamp each event (in place) with this session's id, epoch and next seq and apply it; return them, for
+        the sinks."""
         published = []
-        reducers, session_id, epoch, replay = self._reducers, self.session_id, self.epoch, self._replay
-        seq, added = self.seq, 0
+        reducers, session_id, epoch = self._reducers, self.session_id, self.epoch
+        seq = self.seq
         for message in events:
             reduce = reducers.get(message["type"])
             if reduce is None:
@@ -171,18 +156,14 @@ class SessionStore:
             message["seq"] = seq
             self.seq = seq  # reducers see the message's own seq as the store's
             reduce(message)
-            size = 100 + len(message.get("output") or "") + len(message.get("content") or "")
-            replay.append((message, size))
-            added += size
             published.append(message)
-        self._replay_bytes += added
-        self._trim_replay()
         return published
 
     def reload(self, state: Snapshot, catch_up: list[Message]) -> list[Message]:
         """Replace the whole state with `state` (a mirror's upstream reloaded), and publish `catch_up`: the events
-        that bring this store's own clients from the old state to the new one (see `catch_up.events_between`).
-        Nothing before the reload can be replayed any more, so a client resuming from there gets a status."""
+        that bring this store's own clients from the old state to the new one (see `catch_up.events_between`);
+        after the events before them, they still describe this store's history exactly, so a resume across the
+        reload stays exact."""
         self._clear(state["project"], self.source)
         self._load(state)
         published = []
@@ -190,9 +171,6 @@ class SessionStore:
             self.seq += 1
             message["session_id"], message["epoch"], message["seq"] = self.session_id, self.epoch, self.seq
             published.append(message)
-        self._replay.clear()
-        self._replay_bytes = 0
-        self._replay_floor = self.seq
         return published
 
     def set_source(self, source: SourceOut) -> None:
@@ -216,12 +194,6 @@ class SessionStore:
         self.documents = {doc["file_path"]: dict(doc) for doc in state["documents"]}
         self.artifacts = {art["file_path"]: dict(art) for art in state["artifacts"]}
         self._snapshot = None
-
-    def _trim_replay(self) -> None:
-        """Keep the events for resuming clients within both the count and the size bound."""
-        replay = self._replay
-        while len(replay) > REPLAY_EVENTS or self._replay_bytes > REPLAY_BYTES:
-            self._replay_bytes -= replay.popleft()[1]
 
     # ---------------------------------------------------------------- the reducer, one method per event type
 

@@ -110,7 +110,6 @@ def test_seq_counts_events_and_control_messages_do_not_advance_it(make_engine, p
     ]:
         assert protocol.message(message)["seq"] == 3
     assert engine.seq == 3
-    assert engine.events_after(engine.epoch, 0) == first  # control messages are not replayed
     second = checked.apply([Notice("three")])
     assert [m["seq"] for m in second] == [4]
 
@@ -521,47 +520,3 @@ def test_checkpoints_snapshot_keeps_newest_500(make_engine):
     rows = checked.snapshot()["checkpoints"]
     assert len(rows) == store_module.SNAPSHOT_CHECKPOINTS == 500
     assert rows[0]["checkpoint_id"] == "c10" and rows[-1]["checkpoint_id"] == "c509"
-
-
-# ---------------------------------------------------------------- resume
-
-
-def test_events_after_returns_exact_events_in_order(loaded):
-    engine = loaded.engine
-    start = engine.seq
-    out = loaded.apply([Notice("a"), cp_read("cp1.json", {**CP1, "phase": "build_1"}), Notice("b")])
-    assert engine.events_after(engine.epoch, start) == out
-    assert engine.events_after(engine.epoch, start + 2) == out[2:]
-    assert engine.events_after(engine.epoch, engine.seq) == []
-    assert engine.events_after(engine.epoch, 0) == loaded.emitted
-    assert engine.events_after("another-epoch", start) is None
-    assert engine.events_after(engine.epoch, engine.seq + 1) is None
-    assert engine.events_after(engine.epoch, -1) is None
-
-
-def test_replay_buffer_keeps_last_10000_events(make_engine):
-    checked = make_engine()
-    engine = checked.engine
-    total = store_module.REPLAY_EVENTS + 50
-    assert store_module.REPLAY_EVENTS == 10_000
-    out = checked.apply([Notice(f"n{n}") for n in range(total)])
-    assert len(out) == total == engine.seq
-    assert engine.events_after(engine.epoch, 0) is None  # events 1..50 are gone
-    assert engine.events_after(engine.epoch, 49) is None
-    resumed = engine.events_after(engine.epoch, 50)
-    assert resumed == out[50:]
-    assert len(resumed) == 10_000
-    assert [m["seq"] for m in resumed] == list(range(51, total + 1))
-    assert engine.events_after(engine.epoch, total - 1) == [out[-1]]
-
-
-def test_replay_buffer_is_bounded_by_size_too():
-    engine = engine_module.SessionEngine("s", "s")
-    epoch = engine.epoch
-    chunk = "x" * (1024 * 1024)
-    for _ in range(20):
-        engine.apply([LogAppended(".buildrunner/logs/big.log", chunk)])
-    assert engine.store._replay_bytes <= store_module.REPLAY_BYTES
-    assert engine.events_after(epoch, 0) is None, "evicted events cannot be replayed: a status is due"
-    recent = engine.events_after(epoch, engine.seq - 2)
-    assert recent is not None and [m["seq"] for m in recent] == [engine.seq - 1, engine.seq]
