@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..model.classify import PARSED_TYPES, STATE_DIR, classify, is_relevant
 from ..model.formats import FeatureRegistry, parse_checkpoint, parse_document, parse_registry
@@ -26,15 +26,68 @@ from ..model.messages import ChangeType
 
 LOG_TAIL_BYTES = 256 * 1024  # how much of an existing log is shown when monitoring starts
 LOG_CHUNK_BYTES = 32 * 1024  # at most this much new log text per read; the rest on the next pass
+# An unfinished log line is held until its newline comes, but never more than this of it: a progress bar
+# that writes only `\r` makes one endless line. The rest is counted, and the line ends in a marker.
+LINE_CAP_BYTES = 64 * 1024
+CUT_MARKER = " … [line cut: {} bytes]"
 
 Signature = tuple[int, int, int]  # (mtime_ns, size, inode)
 
 
 @dataclass
 class _LogCursor:
+    """Where reading a log stands, and its unfinished last line (at most LINE_CAP_BYTES of it)."""
+
     inode: int
     offset: int
-    partial: bytes = b""
+    line: bytearray = field(default_factory=bytearray)
+    cut: int = 0  # bytes of the unfinished line dropped beyond the cap
+    skipping: bool = False  # reading began mid-line: everything up to the first newline is dropped
+
+    def restart(self, inode: int) -> None:
+        self.inode, self.offset, self.cut, self.skipping = inode, 0, 0, False
+        self.line = bytearray()
+
+    def take_lines(self, chunk: bytes) -> str:
+        """The lines `chunk` completes, as text without the last newline. Only `chunk` is searched for
+        newlines, never the held line, so reading an endless line costs time in proportion to its length."""
+        last = chunk.rfind(b"\n")
+        if last < 0:
+            self._hold(chunk)
+            return ""
+        first = chunk.find(b"\n")
+        parts: list[str] = []
+        if self.skipping:
+            self.skipping = False
+        else:
+            self._hold(chunk[:first])
+            parts.append(self._finish_line())
+        if first < last:  # whole lines inside one chunk: shorter than the cap already
+            parts.append(chunk[first + 1 : last].decode("utf-8", errors="replace"))
+        self._hold(chunk[last + 1 :])
+        return "\n".join(parts)
+
+    def _hold(self, data: bytes) -> None:
+        if self.skipping:
+            return
+        if self.cut:
+            self.cut += len(data)
+            return
+        room = LINE_CAP_BYTES - len(self.line)
+        if len(data) <= room:
+            self.line += data
+            return
+        self.line += data[:room]
+        whole = _whole_chars(self.line)  # the cut falls between characters, never inside one
+        self.cut = len(self.line) - whole + len(data) - room
+        del self.line[whole:]
+
+    def _finish_line(self) -> str:
+        text = self.line.decode("utf-8", errors="replace")
+        if self.cut:
+            text += CUT_MARKER.format(self.cut)
+        self.line, self.cut = bytearray(), 0
+        return text
 
 
 @dataclass(frozen=True)
@@ -223,24 +276,15 @@ class ProjectReader:
         restarted = False
         if cursor is None:
             start = 0 if announce else max(0, info.st_size - LOG_TAIL_BYTES)
-            cursor = self._logs[rel] = _LogCursor(info.st_ino, start)
-            skip_partial_first_line = start > 0
-        else:
-            skip_partial_first_line = False
-            if cursor.inode != info.st_ino or info.st_size < cursor.offset:
-                cursor.inode, cursor.offset, cursor.partial = info.st_ino, 0, b""
-                restarted = True
+            cursor = self._logs[rel] = _LogCursor(info.st_ino, start, skipping=start > 0)
+        elif cursor.inode != info.st_ino or info.st_size < cursor.offset:
+            cursor.restart(info.st_ino)
+            restarted = True
         with open(real, "rb") as handle:
             handle.seek(cursor.offset)
             chunk = handle.read(LOG_CHUNK_BYTES)
         cursor.offset += len(chunk)
-        data = cursor.partial + chunk
-        if skip_partial_first_line:
-            data = data.partition(b"\n")[2]
-        complete, newline, rest = data.rpartition(b"\n")
-        if not newline:
-            complete, rest = b"", data
-        cursor.partial = rest
+        text = cursor.take_lines(chunk)
         self._known[rel] = (
             (info.st_mtime_ns, cursor.offset, info.st_ino)
             if cursor.offset < info.st_size
@@ -249,7 +293,6 @@ class ProjectReader:
         inputs: list[SourceInput] = []
         if change == "created" and announce:
             inputs.append(FileRead(rel, "log", change, None, info.st_size, info.st_mtime, announce))
-        text = complete.decode("utf-8", errors="replace")
         if text or restarted:
             inputs.append(LogAppended(rel, text, restarted))
         more = [rel] if cursor.offset < info.st_size else []
@@ -320,6 +363,17 @@ def _parse(file_type: str, data: bytes, rel: str, mtime: float, previous: object
     if file_type == "features":
         return parse_registry(data, previous if isinstance(previous, FeatureRegistry) else None)
     return parse_document(data, rel)
+
+
+def _whole_chars(data: bytearray) -> int:
+    """The length of UTF-8 `data` without a character cut off at its end."""
+    end = len(data)
+    for back in range(1, min(4, end) + 1):
+        byte = data[end - back]
+        if byte & 0xC0 != 0x80:  # the first byte of the last character says how long it is
+            length = 2 if byte >> 5 == 0b110 else 3 if byte >> 4 == 0b1110 else 4 if byte >> 3 == 0b11110 else 1
+            return end if back >= length else end - back
+    return end
 
 
 def _inside(real: str, root: str) -> bool:
