@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
-from ..model.classify import PARSED_TYPES, STATE_DIR, classify, is_relevant
+from ..model.classify import PARSED_TYPES, STATE_DIR, FileType, classify, is_relevant
 from ..model.formats import FeatureRegistry, parse_checkpoint, parse_document, parse_registry
 from ..model.inputs import (
     FileFailed,
@@ -32,6 +33,8 @@ LINE_CAP_BYTES = 64 * 1024
 CUT_MARKER = " … [line cut: {} bytes]"
 
 Signature = tuple[int, int, int]  # (mtime_ns, size, inode)
+_NO_SIGNATURE: Signature = (0, -1, 0)
+_LASTING = frozenset(("too_large", "not_regular_file"))  # failures about what a file is, not what it says
 
 
 @dataclass
@@ -110,6 +113,7 @@ class ProjectReader:
         self._never_read: set[str] = set()
         self._good_bytes: dict[str, bytes] = {}  # last cleanly parsed content of each parsed file
         self._records: dict[str, object] = {}  # and what it parsed into (a registry reuses its unchanged items)
+        self._reported: dict[str, tuple[str, Signature]] = {}  # failures no re-read fixes, as last reported
 
     # ---------------------------------------------------------------- whole-tree passes
 
@@ -159,6 +163,7 @@ class ProjectReader:
                 rel = STATE_DIR
         full = self._abs(rel)
         if os.path.isdir(full) and not os.path.islink(full):
+            inputs.extend(self._forget(rel, "deleted"))  # a file replaced by a folder of the same name
             present_files = set(self._walk_under(rel))
             for child in sorted(present_files):
                 if child not in self._known or self._known[child] != self._signature(child):
@@ -183,69 +188,18 @@ class ProjectReader:
         change: ChangeType = "modified" if rel in self._known and rel not in self._never_read else "created"
         if hint == "moved" and rel not in self._known:
             change = "created"
-        full = self._abs(rel)
         try:
             if file_type not in PARSED_TYPES and file_type != "log":
                 return self._list_file(rel, file_type, change, announce)
-            real = os.path.realpath(full)
-            if not _inside(real, self.root):
-                self._known[rel] = self._signature(rel)
-                return self._failure(
-                    rel,
-                    file_type,
-                    change,
-                    "outside_project",
-                    "symlink points outside the project; not followed",
-                    retry=False,
-                )
-            try:
-                info = os.stat(real)
-            except FileNotFoundError:
-                if os.path.islink(full):
-                    self._known[rel] = self._signature(rel)
-                    return self._failure(
-                        rel,
-                        file_type,
-                        change,
-                        "dangling_symlink",
-                        "symlink points to a file that does not exist",
-                        retry=False,
-                    )
-                return ReadResult(self._forget(rel, "deleted"), [], [])
-            if not stat.S_ISREG(info.st_mode):
-                return ReadResult([], [], [])
-            signature = (info.st_mtime_ns, info.st_size, info.st_ino)
-            if file_type == "log":
-                return self._read_log(rel, real, info, change, announce)
-            record = None
-            if file_type in PARSED_TYPES:
-                if info.st_size > MAX_FILE_BYTES:
-                    self._known[rel] = signature
-                    return self._failure(
-                        rel,
-                        file_type,
-                        change,
-                        "too_large",
-                        f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
-                        retry=False,
-                    )
-                with open(real, "rb") as handle:
-                    data = handle.read(MAX_FILE_BYTES + 1)
-                if rel in self._known and rel not in self._never_read and self._good_bytes.get(rel) == data:
-                    # The same bytes as the last good read (a close event after a write, an editor's double
-                    # save): nothing changed. Bytes, not size+mtime, decide: two same-size writes within one
-                    # clock tick look alike otherwise.
-                    self._known[rel] = signature
-                    return ReadResult([], [], [])
-                record = _parse(file_type, data, rel, info.st_mtime, self._records.get(rel))
-                self._good_bytes[rel] = data
-                self._records[rel] = record
-            self._known[rel] = signature
-            self._never_read.discard(rel)
-            return ReadResult([FileRead(rel, file_type, change, record, info.st_size, info.st_mtime, announce)], [], [])
+            return self._read_content(rel, file_type, change, announce)
         except ParseError as exc:
             self._known[rel] = self._signature(rel)
-            return self._failure(rel, file_type, change, exc.error_type, exc.message, retry=True)
+            # A file grown past the limit between stat() and read() is no writer caught mid-write: no re-read.
+            retry = exc.error_type != "too_large"
+            return self._failure(rel, file_type, change, exc.error_type, exc.message, retry=retry)
+        except NotRegularFile as exc:
+            self._known[rel] = self._signature(rel)
+            return self._failure(rel, file_type, change, "not_regular_file", str(exc), retry=False)
         except PermissionError:
             self._known[rel] = self._signature(rel)
             return self._failure(rel, file_type, change, "unreadable", "permission denied", retry=False)
@@ -255,6 +209,53 @@ class ProjectReader:
         except Exception as exc:  # a bug must not take the monitor down: report it like a bad file
             self._known[rel] = self._signature(rel)
             return self._failure(rel, file_type, change, "internal_error", f"{type(exc).__name__}: {exc}", retry=False)
+
+    def _read_content(self, rel: str, file_type: FileType, change: ChangeType, announce: bool) -> ReadResult:
+        """A log or a parsed file, through a symlink only when it stays inside the project."""
+        full = self._abs(rel)
+        real = os.path.realpath(full)
+        if not _inside(real, self.root):
+            self._known[rel] = self._signature(rel)
+            reason = "symlink points outside the project; not followed"
+            return self._failure(rel, file_type, change, "outside_project", reason, retry=False)
+        try:
+            info = os.stat(real)
+        except FileNotFoundError:
+            if os.path.islink(full):
+                self._known[rel] = self._signature(rel)
+                reason = "symlink points to a file that does not exist"
+                return self._failure(rel, file_type, change, "dangling_symlink", reason, retry=False)
+            return ReadResult(self._forget(rel, "deleted"), [], [])
+        if stat.S_ISDIR(info.st_mode):  # a folder (through a symlink) took the file's name: the file is gone
+            return ReadResult(self._forget(rel, "deleted"), [], [])
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(info.st_mode)  # never opened: opening a FIFO blocks until a writer comes
+        if file_type == "log":
+            return self._read_log(rel, real, info, change, announce)
+        return self._read_parsed(rel, real, info, file_type, change, announce)
+
+    def _read_parsed(
+        self, rel: str, real: str, info: os.stat_result, file_type: FileType, change: ChangeType, announce: bool
+    ) -> ReadResult:
+        signature = (info.st_mtime_ns, info.st_size, info.st_ino)
+        if info.st_size > MAX_FILE_BYTES:
+            self._known[rel] = signature
+            reason = f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
+            return self._failure(rel, file_type, change, "too_large", reason, retry=False)
+        with _open_regular(real) as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        self._known[rel] = signature
+        self._reported.pop(rel, None)
+        if rel not in self._never_read and self._good_bytes.get(rel) == data:
+            # The same bytes as the last good read (a close event after a write, an editor's double save):
+            # nothing changed. Bytes, not size+mtime, decide: two same-size writes within one clock tick look
+            # alike otherwise.
+            return ReadResult([], [], [])
+        record = _parse(file_type, data, rel, info.st_mtime, self._records.get(rel))
+        self._good_bytes[rel] = data
+        self._records[rel] = record
+        self._never_read.discard(rel)
+        return ReadResult([FileRead(rel, file_type, change, record, info.st_size, info.st_mtime, announce)], [], [])
 
     def _list_file(self, rel: str, file_type, change: ChangeType, announce: bool) -> ReadResult:
         """Artifacts and unknown files are listed, never read; symlinks are described, not followed."""
@@ -266,8 +267,17 @@ class ProjectReader:
         return ReadResult([FileRead(rel, file_type, change, None, info.st_size, info.st_mtime, announce)], [], [])
 
     def _failure(self, rel: str, file_type, change, error_type: str, reason: str, retry: bool) -> ReadResult:
+        """A file that could not be read. One that no re-read will fix is reported once, and again only when
+        it changes (size, mtime, inode); a file too large or not a file at all, once for as long as it stays so
+        (a FIFO's mtime moves with every write to it, a growing file's size with every append)."""
         if change == "created":
             self._never_read.add(rel)
+        if not retry:
+            before = self._reported.get(rel)
+            now = (error_type, self._known.get(rel, _NO_SIGNATURE))
+            self._reported[rel] = now
+            if before is not None and before[0] == error_type and (before == now or error_type in _LASTING):
+                return ReadResult([], [], [])
         one_line = " ".join(reason.split())[:300]
         return ReadResult([FileFailed(rel, file_type, change, error_type, one_line)], [rel] if retry else [], [])
 
@@ -280,9 +290,10 @@ class ProjectReader:
         elif cursor.inode != info.st_ino or info.st_size < cursor.offset:
             cursor.restart(info.st_ino)
             restarted = True
-        with open(real, "rb") as handle:
+        with _open_regular(real) as handle:
             handle.seek(cursor.offset)
             chunk = handle.read(LOG_CHUNK_BYTES)
+        self._reported.pop(rel, None)
         cursor.offset += len(chunk)
         text = cursor.take_lines(chunk)
         self._known[rel] = (
@@ -300,6 +311,7 @@ class ProjectReader:
 
     def _forget(self, rel: str, change: ChangeType) -> list[SourceInput]:
         self._never_read.discard(rel)
+        self._reported.pop(rel, None)
         self._good_bytes.pop(rel, None)
         self._records.pop(rel, None)
         if self._known.pop(rel, None) is None:
@@ -326,7 +338,7 @@ class ProjectReader:
             try:
                 info = os.lstat(full)
             except OSError:
-                return (0, -1, 0)
+                return _NO_SIGNATURE
         return (info.st_mtime_ns, info.st_size, info.st_ino)
 
     def _walk(self) -> list[str]:
@@ -355,6 +367,38 @@ class ProjectReader:
                 except OSError:
                     continue
         return found
+
+
+class NotRegularFile(OSError):
+    """A FIFO, socket or device where a file was expected."""
+
+    def __init__(self, mode: int) -> None:
+        super().__init__(f"not a regular file ({_kind(mode)}); not read")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def _open_regular(path: str) -> BinaryIO:
+    """Open a file to read only if it is a regular file. stat() said so already; this closes the gap in which
+    it could become a FIFO: O_NONBLOCK keeps the open from waiting for a writer, fstat() then refuses it."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(mode)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _parse(file_type: str, data: bytes, rel: str, mtime: float, previous: object = None):
