@@ -88,6 +88,7 @@ class DesktopApp(QObject):
         manager.added.connect(self._session_added)
         manager.removed.connect(self._session_removed)
         manager.status_changed.connect(self.notifier.status_changed)
+        manager.liveness_changed.connect(self.notifier.liveness_changed)
         manager.alert.connect(self.notifier.alert)
         manager.opened_folder.connect(self._remember_folder)
         manager.notice.connect(lambda text: window.statusBar().showMessage(text, 8000))
@@ -163,6 +164,7 @@ class DesktopApp(QObject):
             session_id, session.view, session.name, session.status, session.percent, session.location
         )
         self.host.add(session.source)
+        self.notifier.liveness_changed(session_id)
 
     def _session_removed(self, session_id: str) -> None:
         self.host.remove(session_id)

@@ -30,6 +30,7 @@ class SessionManager(QObject):
     added = Signal(str)  # session_id
     removed = Signal(str)  # session_id
     status_changed = Signal(str)  # session_id ("" when one was removed)
+    liveness_changed = Signal(str)  # session_id: a mirror's connection state (or its words) changed
     alert = Signal(str, str, str)  # session_id, kind, text
     opened_folder = Signal(str)  # a local project the user opened (for the recent list)
     notice = Signal(str)  # one line for the status bar
@@ -70,6 +71,7 @@ class SessionManager(QObject):
     def _add(self, source: SessionSource) -> Session:
         session = Session(source, self._stall_minutes)
         session.status_changed.connect(self.status_changed)
+        session.liveness_changed.connect(self.liveness_changed)
         session.alert.connect(self.alert)
         self.sessions[source.session_id] = session
         self.added.emit(source.session_id)

@@ -102,6 +102,9 @@ class MainWindow(QMainWindow):
     def update_session(self, session_id: str, name: str, status: str, percent: float) -> None:
         self.sidebar.update_session(session_id, name, status, percent)
 
+    def update_connection(self, session_id: str, connection: str, tooltip: str) -> None:
+        self.sidebar.set_connection(session_id, connection, tooltip)
+
     def remove_session(self, session_id: str) -> None:
         view = self._views.pop(session_id, None)
         self.sidebar.remove_session(session_id)
@@ -114,9 +117,13 @@ class MainWindow(QMainWindow):
     def current_session(self) -> str | None:
         return self.sidebar.current_session()
 
-    def show_worst_status(self, status: str | None) -> None:
-        """The window title carries the worst status of all projects (failed beats building)."""
-        self.setWindowTitle(f"{_TITLE} — {_STATUS_TITLES.get(status, status)}" if status else _TITLE)
+    def show_worst_status(self, status: str | None, not_live: int = 0) -> None:
+        """The window title carries the worst status of all projects (failed beats building), and how many
+        mirrored ones are not live (their status is as of their last contact)."""
+        title = f"{_TITLE} — {_STATUS_TITLES.get(status, status)}" if status else _TITLE
+        if not_live:
+            title += f" · {not_live} not live"
+        self.setWindowTitle(title)
 
     def set_recent(self, folders: list[str]) -> None:
         self.recent_menu.clear()

@@ -19,6 +19,7 @@ from .burnup_chart import BurnUpChart, parse_timestamp
 from .panel import Message
 
 if TYPE_CHECKING:
+    from ..model.liveness import Liveness
     from ..model.store import SessionStore
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; the shape and text carry the meaning too.
@@ -110,6 +111,9 @@ class OverviewPanel(QWidget):
         self.path_label = QLabel()
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.badge = StatusBadge()
+        self.connection_label = QLabel()  # a mirror's connection beside the badge: "live", "reconnecting in 9 s"
+        self.connection_label.setAccessibleName("Connection")
+        self.connection_label.hide()
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)  # tenths of a percent, so "99.1%" matches the bar
         self.progress_bar.setMinimumHeight(28)
@@ -120,6 +124,7 @@ class OverviewPanel(QWidget):
 
         header = QHBoxLayout()
         header.addWidget(self.name_label, 1)
+        header.addWidget(self.connection_label)
         header.addWidget(self.badge)
         counts = QFormLayout()
         for key, title in (
@@ -143,6 +148,7 @@ class OverviewPanel(QWidget):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self._show_last_update)
 
+        self._location: str | None = None  # a mirror's "mirror of HOST:PORT", shown instead of the sender's path
         self._project_key: tuple[str, str] | None = None
         self._history: deque[tuple[datetime, float]] = deque(maxlen=HISTORY_POINTS)
         self._marks: list[datetime] = []  # checkpoint times, drawn as ticks (their completion is unknown)
@@ -203,10 +209,20 @@ class OverviewPanel(QWidget):
         self.badge.set_status(str(self._progress["status"] or "pending"))
         self._show_counts()
 
+    def show_liveness(self, shown: Liveness, location: str) -> None:
+        """A mirror says where it comes from (never the sender's folder path, which means nothing here) and
+        whether it is live; a local project shows its folder and nothing more."""
+        self._location = None if shown.state == "local" else location
+        if self._project_key is not None:
+            self.path_label.setText(self._location or self._project_key[1])
+        self.connection_label.setVisible(shown.state != "local")
+        self.connection_label.setText(("● " if shown.live else "○ ") + shown.summary)
+        self.connection_label.setToolTip(shown.detail)
+
     def _show_project(self, store: SessionStore) -> tuple[str, str]:
         key = (store.project.get("name") or "", store.project.get("path") or "")
         self.name_label.setText(key[0])
-        self.path_label.setText(key[1])
+        self.path_label.setText(self._location or key[1])
         return key
 
     def _show_store(self, store: SessionStore) -> None:

@@ -4,25 +4,32 @@ The source (a local project or a mirror, `sources/source.py`) publishes batches 
 thread. The session loads the view from the store once the source is ready (and again when a mirror's
 store is reloaded), hands each later batch to the view, and turns status changes and silence into alerts.
 Status, percent and name are read from the store: nothing here keeps a copy.
+
+A mirror's state is only as good as its connection: while it is not live, the view is marked stale (re-read
+every second, so countdowns and "2 min ago" move) and no alert fires from what it shows.
 """
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..model.alerts import StallWatch, transition_alert
+from ..model.liveness import Liveness, liveness
 from ..model.messages import Message
 from ..model.store import SessionStore
 from ..sources.source import SessionSource
 from .session_view import SessionView
+
+LIVENESS_REFRESH_MS = 1_000
 
 
 class Session(QObject):
     status_changed = Signal(str)  # session_id
     alert = Signal(str, str, str)  # session_id, kind, text
     loaded_changed = Signal(str)  # session_id: the view now shows the source's state
+    liveness_changed = Signal(str)  # session_id: its connection state (or the words for it) changed
 
     def __init__(self, source: SessionSource, stall_minutes: float = 10.0, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -31,6 +38,10 @@ class Session(QObject):
         self._floor_seq = -1  # nothing loaded yet
         self._shown = ("pending", 0.0)
         self._stall = StallWatch(stall_minutes, last_activity=time.monotonic())
+        self._liveness = self.liveness
+        self._clock = QTimer(self)  # a mirror's words for its connection change with time ("reconnecting in 9 s")
+        self._clock.setInterval(LIVENESS_REFRESH_MS)
+        self._clock.timeout.connect(self._show_liveness)
         source.batches.connect(self._on_batch)
         source.reloads.connect(self.load)
         source.ready.connect(self.load)
@@ -63,12 +74,20 @@ class Session(QObject):
     def loaded(self) -> bool:
         return self._floor_seq >= 0
 
+    @property
+    def liveness(self) -> Liveness:
+        return liveness(self.store.source)
+
     def start(self) -> None:
+        if not self.source.is_local:
+            self._clock.start()
+        self._show_liveness()
         self.source.start()
         if self.source.is_ready:
             self.load()
 
     def stop(self) -> None:
+        self._clock.stop()
         self.source.batches.disconnect(self._on_batch)
         self.source.reloads.disconnect(self.load)
         self.source.ready.disconnect(self.load)
@@ -79,18 +98,28 @@ class Session(QObject):
 
     def load(self) -> None:
         """Show the store's whole state (the first state, or a mirror's reload)."""
+        first = not self.loaded
         self._floor_seq = self.store.seq
         self.view.load(self.store)
-        self._shown = (self.status, self.percent)
-        self.status_changed.emit(self.session_id)
+        self._show_liveness()
+        if first:
+            self._shown = (self.status, self.percent)  # opening a project is not news
+            self.status_changed.emit(self.session_id)
+        else:
+            self._announce()  # a mirror back from a gap: what changed meanwhile is news, now that it is live
         self.loaded_changed.emit(self.session_id)
 
     def check_stall(self) -> None:
+        if not self._liveness.live:
+            self._stall.activity(time.monotonic())  # silence we cannot see is not a stall
+            return
         if self._stall.check(self.status, time.monotonic()):
             minutes = self._stall.minutes
             self.alert.emit(self.session_id, "stalled", f"{self.name}: no build activity for {minutes:g} minutes")
 
     def _on_batch(self, batch: list[Message]) -> None:
+        if any(message["type"] == "source_update" for message in batch):
+            self._show_liveness()  # even before the first state: "refused: token" needs no state to be shown
         if not self.loaded:
             return  # the view loads from the store, which already holds these
         fresh = [m for m in batch if m["seq"] > self._floor_seq]
@@ -108,9 +137,16 @@ class Session(QObject):
             return
         self._shown = now
         kind = transition_alert(before[0], now[0])
-        if kind is not None:
+        if kind is not None and self._liveness.live:  # never an alert from stale data
             self.alert.emit(self.session_id, kind, _alert_text(kind, self.name, now[1]))
         self.status_changed.emit(self.session_id)
+
+    def _show_liveness(self) -> None:
+        current = self.liveness
+        self.view.show_liveness(current, self.location)
+        if current != self._liveness:
+            self._liveness = current
+            self.liveness_changed.emit(self.session_id)
 
 
 def _alert_text(kind: str, name: str, percent: float) -> str:

@@ -1,4 +1,5 @@
-"""List model of the monitored sessions: one row per session id, with its name, status and percent."""
+"""List model of the monitored sessions: one row per session id, with its name, status and percent, and for a
+mirror that is not live, why (the row is greyed)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QPalette
 
 from .keyed_model import KeyedTableModel
 from .status_style import status_icon
@@ -22,6 +24,7 @@ class SessionRow:
     status: str
     percent: float
     tooltip: str
+    connection: str = ""  # a mirror that is not live: why ("reconnecting in 9 s"); "" when live or local
 
 
 class SessionListModel(KeyedTableModel):
@@ -42,7 +45,16 @@ class SessionListModel(KeyedTableModel):
         old = self._sessions.get(session_id)
         if old is None:
             return
-        new = SessionRow(name, status, percent, old.tooltip)
+        new = SessionRow(name, status, percent, old.tooltip, old.connection)
+        if new != old:
+            self._sessions[session_id] = new
+            self.report_changed([session_id])
+
+    def set_connection(self, session_id: str, connection: str, tooltip: str) -> None:
+        old = self._sessions.get(session_id)
+        if old is None:
+            return
+        new = SessionRow(old.name, old.status, old.percent, tooltip, connection)
         if new != old:
             self._sessions[session_id] = new
             self.report_changed([session_id])
@@ -64,11 +76,15 @@ class SessionListModel(KeyedTableModel):
         if row is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{row.name}\n{row.percent:.1f}% · {STATUS_WORDS.get(row.status, row.status)}"
+            line = f"{row.name}\n{row.percent:.1f}% · {STATUS_WORDS.get(row.status, row.status)}"
+            return f"{line} · {row.connection}" if row.connection else line
         if role == Qt.ItemDataRole.DecorationRole:
             return status_icon(row.status, 20)
+        if role == Qt.ItemDataRole.ForegroundRole and row.connection:
+            return QPalette().brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)  # stale: greyed
         if role == Qt.ItemDataRole.ToolTipRole:
             return row.tooltip
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{row.name}, {row.percent:.0f} percent, {row.status}"
+            stale = f", not live: {row.connection}" if row.connection else ""
+            return f"{row.name}, {row.percent:.0f} percent, {row.status}{stale}"
         return None

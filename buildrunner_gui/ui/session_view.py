@@ -1,4 +1,5 @@
-"""All panels of one session, as tabs. It only routes: the store to every panel, each batch to all."""
+"""All panels of one session, as tabs. It only routes: the store to every panel, each batch to all, and the
+session's liveness to the stale banner over them and the overview."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from .documents_panel import DocumentsPanel
 from .items_panel import ItemsPanel
 from .overview_panel import OverviewPanel
 from .panel import Batch, SessionPanel
+from .stale_banner import StaleBanner
 from .terminal_view import TerminalPanel
 
 if TYPE_CHECKING:
+    from ..model.liveness import Liveness
     from ..model.store import SessionStore
 
 
@@ -34,8 +37,10 @@ class SessionView(QWidget):
         self.tabs.setDocumentMode(True)
         for panel, title in self.panels_with_titles():
             self.tabs.addTab(panel, title)
+        self.stale_banner = StaleBanner()  # above the tabs: every panel is marked at once
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stale_banner)
         layout.addWidget(self.tabs)
 
     def panels_with_titles(self) -> list[tuple[QWidget, str]]:
@@ -66,6 +71,11 @@ class SessionView(QWidget):
         if batch:
             for panel in self.panels():
                 panel.apply_batch(batch, store)
+
+    def show_liveness(self, shown: Liveness, location: str) -> None:
+        """Whether what the panels show is live (a mirror's connection), and where it comes from."""
+        self.stale_banner.show_liveness(shown)
+        self.overview.show_liveness(shown, location)
 
     def focus_filter(self) -> None:
         """Ctrl+F: the filter of the table shown, else the terminal's search."""

@@ -28,6 +28,9 @@ class SessionList(QListView):
     def update_session(self, session_id: str, name: str, status: str, percent: float) -> None:
         self.sessions.update(session_id, name, status, percent)
 
+    def set_connection(self, session_id: str, connection: str, tooltip: str) -> None:
+        self.sessions.set_connection(session_id, connection, tooltip)
+
     def remove_session(self, session_id: str) -> None:
         self.sessions.remove(session_id)
 

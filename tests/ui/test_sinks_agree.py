@@ -37,7 +37,6 @@ def shown(view: SessionView) -> dict[str, Any]:
         "terminal": view.terminal.text(),
         "overview": (
             view.overview.name_label.text(),
-            view.overview.path_label.text(),
             view.overview.badge.text(),
             view.overview.progress_bar.text(),
             {key: label.text() for key, label in view.overview.count_labels.items()},
@@ -105,6 +104,13 @@ def test_window_mirror_and_mirror_of_a_mirror_show_the_same_build(run, qtbot, tm
             assert window["features"] and window["terminal"]
             for session in sessions[1:]:
                 assert shown(session.view) == window
+            # Each says where it comes from: the folder here, never the sender's path in a mirror.
+            paths = [session.view.overview.path_label.text() for session in sessions]
+            assert paths == [
+                str(demo.folder),
+                f"mirror of 127.0.0.1:{upstream.port}",
+                f"mirror of 127.0.0.1:{relay.port}",
+            ]
         finally:
             demo.stop()
             for session in sessions:

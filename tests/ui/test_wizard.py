@@ -327,18 +327,18 @@ def test_cancel_while_a_step_runs_rolls_back_and_keeps_the_gui_free(qtbot, root,
 def registry_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The name of every registry file read from now on, strict or lenient, on any thread."""
     reads: list[str] = []
-    strict, lenient = registry._read_bytes, registry._read_object
+    strict, lenient = registry._read_bytes, registry._read_lenient
 
     def counted_strict(path: Path) -> bytes | None:
         reads.append(path.name)
         return strict(path)
 
-    def counted_lenient(path: Path) -> dict:
+    def counted_lenient(path: Path) -> tuple[dict, str | None]:
         reads.append(path.name)
         return lenient(path)
 
     monkeypatch.setattr(registry, "_read_bytes", counted_strict)
-    monkeypatch.setattr(registry, "_read_object", counted_lenient)
+    monkeypatch.setattr(registry, "_read_lenient", counted_lenient)
     return reads
 
 
