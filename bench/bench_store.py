@@ -12,8 +12,8 @@ measure runs each code in its own child process with PYTHONPATH pointing at that
    a project with 2,000 features, a 60 KB document and a terminal of 1,000 long lines (its snapshot exceeds
    1 MiB uncapped), fed by a writer process (`_store_writer.py`: a checkpoint or registry change every 20 ms,
    two 1,200-character log lines each time). 200 clients connect at once, read `connection` and `status`, stay
-   for a moment and leave; several waves. Targets: the server loop's longest stall (5 ms QTimer) < 50 ms,
-   every `status` <= 1 MiB.
+   for a moment and leave; several waves. Targets: the GUI loop's longest stall (a 5 ms QTimer on the loop that
+   owns the stores) < 50 ms, every `status` <= 1 MiB.
 3. File write -> all of 100 clients, p99: ours, the landed server and a minimal pipeline (`_minimal_pipeline.py`:
    watchdog -> json.loads -> websockets.broadcast of the raw text, qasync), all running, writes alternating.
    Target: ours' p99 within 2x the minimal pipeline's. A fourth server (ours, clients subscribed to `checkpoints`
@@ -258,7 +258,7 @@ def reconnect_rows(results: dict[str, Any], clients: int) -> tuple[list[bl.Row],
     ok = not ours["errors"] and len(ours["sizes"]) == total and ours["in_order"] == total
     rows = [
         series_row(
-            f"2. {clients} clients reconnect at once, busy build: server loop's longest stall per wave",
+            f"2. {clients} clients reconnect at once, busy build: GUI loop's longest stall per wave",
             ours["stall"],
             "< 50 ms",
             landed["stall"],
@@ -280,7 +280,7 @@ def reconnect_rows(results: dict[str, Any], clients: int) -> tuple[list[bl.Row],
             "2. (info) wave start → all clients have their `status`", ours["all_ms"], "-", landed["all_ms"], None
         ),
         series_row(
-            "2. (info) loop thread's own CPU in the longest stall", ours["stall_cpu"], "-", landed["stall_cpu"], None
+            "2. (info) GUI thread's own CPU in the longest stall", ours["stall_cpu"], "-", landed["stall_cpu"], None
         ),
         series_row(
             "2. (info) longest stall, busy build with no client connecting (2 s)",
