@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             from .app import run_window
 
-            return run_window([], False, [(args.url, args.token)])
+            return run_window([], False, [(url, args.token) for url in args.urls])
         if args.command == "schema":
             return commands.schema()
         if args.command == "init":

@@ -52,10 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     mirror = commands.add_parser(
         "mirror",
-        help="open the window as a read-only mirror of a remote server's session",
-        description="Open the window as a read-only mirror of a remote server's session.",
+        help="open the window as a read-only mirror of remote servers' sessions",
+        description="Open the window as a read-only mirror of one or several remote servers' sessions.",
     )
-    mirror.add_argument("url", metavar="URL", help="the session's ws://HOST:PORT/api/build/stream/ID")
+    mirror.add_argument(
+        "urls", metavar="URL", nargs="+", help="a session's ws://HOST:PORT/api/build/stream/ID (one or several)"
+    )
     mirror.add_argument("--token", help="the server's access token")
 
     commands.add_parser(

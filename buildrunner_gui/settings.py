@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, fields
 
@@ -55,6 +56,31 @@ class AppSettings:
 
     def set_open_projects(self, folders: list[str]) -> None:
         self._store.setValue("session/open_projects", list(folders))
+
+    def open_mirrors(self) -> list[tuple[str, str | None]]:
+        """The mirrored sessions open at the last exit: (stream URL, token or None)."""
+        try:
+            rows = json.loads(str(self._store.value("session/open_mirrors", "[]") or "[]"))
+        except ValueError:
+            return []
+        if not isinstance(rows, list):
+            return []
+        return [
+            (row["url"], row.get("token") or None)
+            for row in rows
+            if isinstance(row, dict) and isinstance(row.get("url"), str)
+        ]
+
+    def set_open_mirrors(self, mirrors: list[tuple[str, str | None]]) -> None:
+        self._store.setValue("session/open_mirrors", json.dumps([{"url": u, "token": t} for u, t in mirrors]))
+
+    def last_server(self) -> tuple[str, str]:
+        """What File → Connect to Server… offers: the last server address and its token."""
+        return str(self._store.value("connect/url", "") or ""), str(self._store.value("connect/token", "") or "")
+
+    def set_last_server(self, url: str, token: str) -> None:
+        self._store.setValue("connect/url", url)
+        self._store.setValue("connect/token", token)
 
     def recent_projects(self) -> list[str]:
         return _string_list(self._store.value("session/recent_projects", []))

@@ -170,3 +170,11 @@ def test_self_test_from_source():
     result = run("--self-test")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("self-test ok:")
+
+
+def test_mirror_takes_several_urls_and_one_token():
+    from buildrunner_gui.cli import parse_arguments
+
+    urls = ["ws://a:8765/api/build/stream/one", "ws://b:8765/api/build/stream/two"]
+    _, args = parse_arguments(["mirror", *urls, "--token", "t" * 16])
+    assert (args.command, args.urls, args.token) == ("mirror", urls, "t" * 16)

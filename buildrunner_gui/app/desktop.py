@@ -12,13 +12,16 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+import shiboken6
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 
 from ..report import report_html, report_json
 from ..server.mirror_server import MirrorServer
 from ..settings import AppSettings, Preferences
 from ..sources.remote import is_stream_url
+from ..sources.server_sessions import OfferedSession, fetch_sessions
+from ..ui.connect_dialog import ConnectDialog
 from ..ui.main_window import MainWindow
 from ..ui.new_project_wizard import NewProjectWizard
 from ..ui.session import Session
@@ -79,6 +82,7 @@ class DesktopApp(QObject):
         window, manager = self.window, self.manager
         window.open_folder_requested.connect(lambda folder: self._spawn(self.open_project(folder)))
         window.open_alias_requested.connect(lambda alias: self._spawn(self.open_project(alias)))
+        window.connect_requested.connect(self.show_connect)
         window.remove_requested.connect(manager.close)
         window.export_requested.connect(self.export_report)
         window.settings_requested.connect(self.show_settings)
@@ -102,9 +106,10 @@ class DesktopApp(QObject):
         if self.preferences.server_enabled:
             await self.host.start(self.preferences)
         self.window.restore_layout(*self.settings.window_state())
-        for url, token in mirrors or []:
+        restore = not (projects or demo or mirrors)  # nothing asked for: the last session's projects and mirrors
+        for url, token in self.settings.open_mirrors() if restore else mirrors or []:
             self.manager.open_remote(url, token)
-        for project in projects or ([] if demo or mirrors else self.settings.open_projects()):
+        for project in self.settings.open_projects() if restore else projects:
             if is_stream_url(project):  # cli.md: the window takes a mirror URL wherever it takes a PROJECT
                 self.manager.open_remote(project)
             else:
@@ -134,6 +139,7 @@ class DesktopApp(QObject):
         demo_folder = str(self._demo.folder.resolve()) if self._demo is not None else None
         local = [s.location for s in self.sessions.values() if s.source.is_local and s.location != demo_folder]
         self.settings.set_open_projects(local)
+        self.settings.set_open_mirrors(self.manager.mirrors())
         self.settings.save_window_state(self.window.saveGeometry(), self.window.saveState())
         self.settings.sync()
         for timer in (self._stall_timer, self._server_timer):
@@ -204,6 +210,35 @@ class DesktopApp(QObject):
             if preferences.server_enabled:
                 await self.host.start(preferences)
         self._show_server()
+
+    # ---------------------------------------------------------------- mirroring a remote server
+
+    def show_connect(self) -> None:
+        dialog = ConnectDialog(*self.settings.last_server(), parent=self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.list_requested.connect(lambda url, token: self._list_sessions(dialog, url, token))
+        dialog.connect_requested.connect(lambda urls, token: self.connect_mirrors(urls, token, dialog.url.text()))
+        dialog.open()  # open(), not exec(): never a nested event loop under qasync
+
+    def _list_sessions(self, dialog: ConnectDialog, url: str, token: str) -> None:
+        """Asked off the GUI thread; the answer goes to the dialog only if it is still open."""
+
+        def shown(offered: list[OfferedSession]) -> None:
+            if shiboken6.isValid(dialog) and dialog.isVisible():
+                dialog.show_sessions(offered)
+
+        def failed(exc: BaseException) -> None:
+            if shiboken6.isValid(dialog) and dialog.isVisible():
+                dialog.show_error(str(exc))
+
+        self.tasks.run(lambda: fetch_sessions(url, token or None), shown, failed)
+
+    def connect_mirrors(self, urls: list[str], token: str, server: str = "") -> None:
+        self.settings.set_last_server(server or (urls[0] if urls else ""), token)
+        opened = [self.manager.open_remote(url, token or None) for url in urls]
+        last = next((session for session in reversed(opened) if session is not None), None)
+        if last is not None:
+            self.window.sidebar.select(last.session_id)
 
     # ---------------------------------------------------------------- the new-project wizard
 

@@ -44,7 +44,8 @@ class Notifier:
             return
         shown = session.liveness
         tooltip = f"{session.location}\n{shown.detail}" if shown.detail else session.location
-        self._window.update_connection(session_id, "" if shown.live else shown.summary, tooltip)
+        # The row says the state in one word (the countdown and the reason are in its tooltip and the banner).
+        self._window.update_connection(session_id, "" if shown.live else shown.state, tooltip)
         self._show_overall()
 
     def _show_overall(self) -> None:

@@ -38,6 +38,7 @@ class SessionManager(QObject):
     def __init__(self, tasks: TaskRunner, stall_minutes: float, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.sessions: dict[str, Session] = {}
+        self._mirror_tokens: dict[str, str | None] = {}  # the token each mirrored session was opened with
         self._tasks = tasks
         self._stall_minutes = stall_minutes
 
@@ -66,7 +67,16 @@ class SessionManager(QObject):
             self.notice.emit(str(exc))
             return None
         source.store.session_id = session_id_for(None, source.upstream_id, self.sessions.keys())
+        self._mirror_tokens[source.session_id] = token
         return self._add(source)
+
+    def mirrors(self) -> list[tuple[str, str | None]]:
+        """The open mirrored sessions, as (stream URL without its token, token): what is restored next time."""
+        return [
+            (session.source.url, self._mirror_tokens.get(session_id))  # type: ignore[attr-defined]
+            for session_id, session in self.sessions.items()
+            if not session.source.is_local
+        ]
 
     def _add(self, source: SessionSource) -> Session:
         session = Session(source, self._stall_minutes)
@@ -80,6 +90,7 @@ class SessionManager(QObject):
 
     def close(self, session_id: str) -> None:
         session = self.sessions.pop(session_id, None)
+        self._mirror_tokens.pop(session_id, None)
         if session is None:
             return
         session.stop()

@@ -35,6 +35,7 @@ class MainWindow(QMainWindow):
     new_project_requested = Signal()
     open_folder_requested = Signal(str)
     open_alias_requested = Signal(str)
+    connect_requested = Signal()  # File → Connect to Server…
     remove_requested = Signal(str)
     export_requested = Signal(str, str)  # session_id, file path (.html or .json)
     settings_requested = Signal()
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&New Project…", QKeySequence.StandardKey.New, self.new_project_requested.emit)
         self._action(file_menu, "&Open Project Folder…", QKeySequence.StandardKey.Open, self._ask_folder)
         self._action(file_menu, "Open Project by &Alias…", "Ctrl+Shift+O", self._ask_alias)
+        self._action(file_menu, "&Connect to Server…", "Ctrl+K", self.connect_requested.emit)
         self.recent_menu = QMenu("Open &Recent", self)
         file_menu.addMenu(self.recent_menu)
         self._action(file_menu, "&Remove Project", "Ctrl+W", self._remove_current)

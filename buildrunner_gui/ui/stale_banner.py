@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QLabel, QWidget
 from ..model.liveness import Liveness
 
 # Amber for "stale, may recover", vermillion for "refused: needs you" (Okabe-Ito, as the status colours).
-_COLOURS = {"refused": "#D55E00"}
-_DEFAULT_COLOUR = "#E69F00"
+_COLOURS = {"refused": (213, 94, 0)}
+_DEFAULT_COLOUR = (230, 159, 0)
 
 
 class StaleBanner(QLabel):
@@ -29,7 +29,10 @@ class StaleBanner(QLabel):
         if shown.live:
             self.hide()
             return
-        colour = _COLOURS.get(shown.state, _DEFAULT_COLOUR)
-        self.setStyleSheet(f"QLabel {{ border-left: 4px solid {colour}; background: {colour}33; }}")
+        red, green, blue = _COLOURS.get(shown.state, _DEFAULT_COLOUR)
+        self.setStyleSheet(
+            f"QLabel {{ border-left: 4px solid rgb({red}, {green}, {blue}); "
+            f"background: rgba({red}, {green}, {blue}, 0.2); }}"
+        )
         self.setText(f"Not live: {shown.detail}. What is shown may be out of date.")
         self.show()

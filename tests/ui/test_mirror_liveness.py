@@ -59,7 +59,9 @@ def test_the_window_marks_a_mirror_stale_while_its_server_is_gone(run, sample_pr
             assert view.stale_banner.text().startswith("Not live: ")
             assert "last contact" in view.stale_banner.text()
             assert view.overview.connection_label.text().startswith("○ ")
-            assert "·" in row.data() and session.liveness.summary in row.data()
+            assert row.data().endswith(f"· {session.liveness.state}")
+            tooltip = row.data(Qt.ItemDataRole.ToolTipRole)
+            assert tooltip.startswith(f"mirror of 127.0.0.1:{port}\n") and "last contact" in tooltip
             assert desktop.window.windowTitle().endswith("· 1 not live")
 
             # Silence we cannot see is not a stall: no alert from stale data.
