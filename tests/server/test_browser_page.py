@@ -229,6 +229,7 @@ def test_page_renders_the_snapshot_and_applies_live_events(sample_project, serve
     wait_for_first_render(page)
 
     assert page.locator("#status-badge").get_attribute("data-status") == "in_progress"
+    expect(page.locator("#upstream-state")).to_be_hidden()  # a local project has no upstream to report on
     expect(page.locator("#components tbody tr[data-id]")).to_have_count(91)
     expect(page.locator("#sessions button[data-id='br3-sample']")).to_have_attribute("aria-current", "true")
     newest = page.locator("#checkpoints li[data-id]").first
@@ -490,4 +491,14 @@ def test_page_on_a_relay_shows_what_the_upstream_serves_through_a_whole_build(tm
         time.sleep(0.2)
     assert got == want
     assert state["features"] and state["checkpoints"]
+    upstream_badge = page.locator("#upstream-state")
+    expect(upstream_badge).to_have_attribute("data-state", "live")
+    expect(upstream_badge).to_be_visible()
+    expect(page.locator("body")).not_to_have_class(re.compile("upstream-stale"))
+
+    upstream.stop()  # the relay's upstream goes away: the page must not go on looking live
+    expect(upstream_badge).not_to_have_attribute("data-state", "live", timeout=10_000)
+    expect(upstream_badge).to_contain_text("last contact")
+    expect(page.locator("body")).to_have_class(re.compile("upstream-stale"))
+    expect(page.locator("#connection-state")).to_have_attribute("data-state", "connected")  # the relay itself is up
     assert page.problems == []
