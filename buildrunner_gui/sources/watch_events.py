@@ -240,11 +240,12 @@ class WatchKeeper:
             return None
 
     def _alive(self, current: _Watch) -> bool:
-        """A watch whose folder was deleted stops its emitter (watchdog does that itself)."""
+        """A watch whose folder was deleted stops its emitter (watchdog does that itself); an emitter can
+        also end on an error of its own."""
         assert self.observer is not None
         for emitter in list(self.observer.emitters):
             if emitter.watch == current.watch:
-                return not emitter.stopped_event.is_set()
+                return emitter.is_alive() and not emitter.stopped_event.is_set()
         return False
 
     def _drop(self, slot: str) -> None:
