@@ -3,6 +3,10 @@
 watchdog observers name changed paths; this thread reads and parses them, diffs them (`ProjectDiffer`) and
 hands the resulting events to `deliver` (the Qt bridge takes them to the GUI thread, where the store
 publishes them). Reads, parsing and diffing therefore never run on the GUI thread.
+
+The same thread keeps the watches alive (`watch_events.WatchKeeper`): after every batch, and at least once a
+second, it checks that each watch still watches the folder now at its path, and says when it has to fall
+back (the project folder missing: an `error`, project_missing; polling, and every recovery: `info` lines).
 """
 
 from __future__ import annotations
