@@ -106,6 +106,7 @@ def _checkpoint_body(row: Any, removed: bool) -> dict[str, Any]:
         "metadata": {},
         "removed": removed,
         "checkpoint_timestamp": row["timestamp"],
+        "error": row.get("error"),
     }
 
 

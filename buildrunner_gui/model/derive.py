@@ -261,6 +261,7 @@ class ProjectDiffer:
                 "metadata": checkpoint.metadata,
                 "removed": removed,
                 "checkpoint_timestamp": checkpoint.timestamp.isoformat().replace("+00:00", "Z"),
+                "error": checkpoint.error,
             },
         )
 

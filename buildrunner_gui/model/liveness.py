@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from .activity import ago, local_time
+from .clock import parse_iso
+
 # What to fix when a server refuses us, by the refusal's reason (HTTP 401 / 403 / 404).
 _FIXES = (
     (("token", "401"), "check the token"),
@@ -60,20 +63,10 @@ def liveness(source: Mapping[str, object], now: datetime | None = None) -> Liven
 
 def last_contact(stamp: object, now: datetime) -> str:
     """`last contact 14:02:11, 2 min ago` (local time), or `no contact yet`."""
-    moment = _parse(stamp)
+    moment = parse_iso(stamp)
     if moment is None:
         return "no contact yet"
-    seconds = max(0, int((now - moment).total_seconds()))
-    if seconds < 60:
-        ago = f"{seconds} s ago"
-    elif seconds < 3600:
-        ago = f"{seconds // 60} min ago"
-    elif seconds < 86_400:
-        ago = f"{seconds // 3600} h ago"
-    else:
-        ago = f"{seconds // 86_400} d ago"
-    shown = moment.astimezone().strftime("%H:%M:%S" if seconds < 86_400 else "%Y-%m-%d %H:%M")
-    return f"last contact {shown}, {ago}"
+    return f"last contact {local_time(moment, now)}, {ago(moment, now)}"
 
 
 def _fix(reason: str) -> str:
@@ -85,15 +78,5 @@ def _fix(reason: str) -> str:
 
 
 def _seconds_until(stamp: object, now: datetime) -> int | None:
-    moment = _parse(stamp)
+    moment = parse_iso(stamp)
     return None if moment is None else max(0, round((moment - now).total_seconds()))
-
-
-def _parse(stamp: object) -> datetime | None:
-    if not isinstance(stamp, str) or not stamp:
-        return None
-    try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

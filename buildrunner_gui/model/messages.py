@@ -76,6 +76,7 @@ class CheckpointOut(TypedDict):
     status: str
     tasks_completed: list[str]
     files_created: list[str]
+    error: NotRequired[str | None]  # beyond protocol.md: the checkpoint's `error` (formats.md), when it has one
 
 
 class TerminalLineOut(TypedDict):
@@ -196,8 +197,10 @@ class CheckpointUpdate(Common):
     files_created: list[str]
     metadata: dict[str, Any]
     removed: bool
-    # Beyond protocol.md: the checkpoint's own time, so a mirror orders and dates its history as the sender does.
+    # Beyond protocol.md: the checkpoint's own time, so a mirror orders and dates its history as the sender does,
+    # and its `error` (formats.md), so a mirror says why a build failed as the sender does.
     checkpoint_timestamp: NotRequired[str]
+    error: NotRequired[str | None]
 
 
 class BuildProgress(Common, ProgressOut):

@@ -241,6 +241,7 @@ class SessionStore:
             "tasks_completed": message["tasks_completed"],
             "files_created": message["files_created"],
             "metadata": message["metadata"],  # kept for the window; the snapshot's rows leave it out
+            "error": message.get("error"),
         }
 
     def _build_progress(self, message: Message) -> None:

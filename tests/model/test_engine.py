@@ -189,6 +189,7 @@ def test_snapshot_has_every_protocol_key(loaded):
         "status",
         "tasks_completed",
         "files_created",
+        "error",  # beyond protocol.md: why a checkpoint failed, so a mirror can say it too
     }
     assert snap["checkpoints"][0]["timestamp"] == "2025-11-17T21:00:00Z"
     assert all(set(t) == {"output", "output_type", "source", "timestamp"} for t in snap["terminal"])
