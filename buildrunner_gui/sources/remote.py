@@ -1,9 +1,16 @@
 """A session mirrored from a remote server (`mirror URL`, or `serve ws://…` as a relay): the store fed by frames.
 
-Runs as a task on the app's asyncio loop (the GUI thread, via qasync); reconnects with jittered backoff
-(1-16 s) and asks to resume from the last upstream event it applied. The store numbers events itself (its own
-`epoch` and `seq`), so clients of a relay resume against the relay; the upstream's position is kept here.
-Frames that arrive together are published as one batch, once the receiving loop waits for more.
+Runs as a task on the app's asyncio loop (the GUI thread, via qasync). The store numbers events itself (its own
+`epoch` and `seq`), so clients of a relay resume against the relay; the upstream's position is kept by the
+`UpstreamFollower`, which also says what to send upstream (`resume` on each connection, `request_status` after a
+gap). Frames that arrive together are published as one batch, once the receiving loop waits for more.
+
+The store's `source` says how the link is (protocol.md, "Sessions served from a mirror"): `connecting` until the
+first attempt ends; `live` from the first `status` of a connection; `reconnecting` (the state shown is kept, and
+stale) or `unreachable` (nothing loaded yet) while it retries, with `reason` and `next_try` (ISO time of the next
+attempt; in the past while that attempt is under way); `refused` when the server said no (a bad token, origin or
+session id): retrying cannot fix that, so it stops. Waits grow from 1 s to 30 s with jitter, and start over after
+a connection that reached live. Our own pings find a connection that went silent (half-open) within 25 s.
 """
 
 from __future__ import annotations
@@ -12,24 +19,30 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
 
-from ..model.clock import utc_now_iso
+from ..model.clock import iso_from_epoch, utc_now_iso
 from ..model.follow import MalformedFrame, UpstreamFollower, read_upstream_frame
 from ..model.messages import Message, SourceOut, SourceState
 from ..model.store import SessionStore
+from .backoff import Backoff
+from .remote_link import FRAME_LIMIT, Failure, LimitedConnection, describe_close, describe_failure
 from .source import BatchCallback, Notify
 from .subscribers import Subscribers
 
 log = logging.getLogger(__name__)
 
-BACKOFF_START, BACKOFF_MAX = 1.0, 16.0
+BACKOFF_START, BACKOFF_MAX = 1.0, 30.0
+OPEN_TIMEOUT = 8.0  # TCP connect and handshake: an unreachable host is reported within 10 s
+PING_INTERVAL, PING_TIMEOUT = 10.0, 10.0  # with CLOSE_TIMEOUT: a silent connection is given up within 25 s
+CLOSE_TIMEOUT = 5.0
 SUBPROTOCOL = "buildrunner.v1"
+LINK_ERRORS = (OSError, WebSocketException, MalformedFrame)  # TimeoutError is an OSError
 
 
 def is_stream_url(project: str) -> bool:
@@ -61,6 +74,7 @@ class RemoteSource:
         self.last_error = ""
         self._follower = UpstreamFollower(self.store)
         self._loaded = False
+        self._went_live = False  # on the current connection: a status came (the backoff starts over after it)
         self._pending: list[Message] = []
         self._flush_scheduled = False
         self._task: asyncio.Task[None] | None = None
@@ -87,6 +101,11 @@ class RemoteSource:
     def connected(self) -> bool:
         return self.store.source.get("state") == "live"
 
+    @property
+    def running(self) -> bool:
+        """Following (or retrying); False before `start`, after `stop`, and once refused."""
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"mirror:{self.session_id}")
 
@@ -105,42 +124,62 @@ class RemoteSource:
     # ---------------------------------------------------------------- the connection
 
     async def _run(self) -> None:
-        delay = BACKOFF_START
+        # Our own loop rather than websockets' reconnecting `connect()` iterator: that one starts over at once
+        # after any connection that opened (one closed right away, or one that never got to live, included), and
+        # its waits are not visible, so the source could not show when the next try is.
+        backoff = Backoff(BACKOFF_START, BACKOFF_MAX)
         while True:
-            try:
-                await self._session()
-                delay = BACKOFF_START
-            except (OSError, ConnectionClosed, InvalidStatus, InvalidURI, TimeoutError, MalformedFrame) as exc:
-                self.last_error = _describe(exc)
-                log.info("mirror %s: %s", self.session_id, self.last_error)
-                if isinstance(exc, InvalidStatus) and exc.response.status_code in (401, 403, 404):
-                    self._set_state("refused", self.last_error)
-                    return  # retrying cannot fix a refusal
+            self._went_live = False
+            failure = await self._attempt()
             self._flush()
-            wait = delay * random.uniform(0.75, 1.0)
-            was_live = self.store.source.get("state") == "live" or self._loaded
-            self._set_state("reconnecting" if was_live else "unreachable", self.last_error or "connection closed")
-            await asyncio.sleep(wait)
-            delay = min(delay * 2, BACKOFF_MAX)
+            self.last_error = failure.reason
+            log.info("mirror %s: %s", self.session_id, failure.reason)
+            if failure.refused:
+                self._set_state("refused", failure.reason)
+                return  # retrying cannot fix a refusal
+            if self._went_live:
+                backoff.reset()
+            delay = backoff.next_delay()
+            state: SourceState = "reconnecting" if self._loaded else "unreachable"
+            self._set_state(state, failure.reason, next_try=iso_from_epoch(time.time() + delay))
+            await asyncio.sleep(delay)
 
-    async def _session(self) -> None:
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
-        async with connect(
-            self.url,
-            additional_headers=headers,
-            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-            compression=None,
-            max_size=None,
-            open_timeout=10,
-        ) as socket:
-            self.last_error = ""
-            resume = self._follower.resume_request()
-            if resume is not None:
-                await socket.send(json.dumps(resume))
-            async for frame in socket:
-                message = read_upstream_frame(frame)
-                if message is not None:
-                    self._receive(message)
+    async def _attempt(self) -> Failure:
+        """One connection, from opening to its end: what ended it (or kept it from opening)."""
+        socket: ClientConnection | None = None
+        try:
+            async with connect(
+                self.url,
+                additional_headers={"Authorization": f"Bearer {self._token}"} if self._token else {},
+                subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                compression=None,
+                open_timeout=OPEN_TIMEOUT,
+                ping_interval=PING_INTERVAL,
+                ping_timeout=PING_TIMEOUT,
+                close_timeout=CLOSE_TIMEOUT,
+                max_size=FRAME_LIMIT,
+                create_connection=LimitedConnection,
+            ) as socket:
+                await self._follow(socket)
+            return Failure(describe_close(socket.close_code, socket.close_reason or ""))
+        except LINK_ERRORS as exc:
+            return describe_failure(exc, getattr(socket, "frame_limit", FRAME_LIMIT))
+        except Exception as exc:  # a bug must not end the mirror silently: say so, and try again
+            log.exception("mirror %s failed", self.session_id)
+            return describe_failure(exc, None)
+
+    async def _follow(self, socket: ClientConnection) -> None:
+        self._follower.connected()
+        await self._send_requests(socket)
+        async for frame in socket:
+            self._receive(read_upstream_frame(frame))
+            await self._send_requests(socket)
+
+    async def _send_requests(self, socket: ClientConnection) -> None:
+        for request in self._follower.requests():
+            if request["type"] == "request_status":
+                log.info("mirror %s: a gap in the upstream's events; asking for its status", self.session_id)
+            await socket.send(json.dumps(request))
 
     def _receive(self, message: Message) -> None:
         if message.get("type") == "status":
@@ -154,6 +193,7 @@ class RemoteSource:
 
     def _reload(self, status: Message) -> None:
         published = self._follower.take_status(status)
+        self._went_live = True
         self._set_state("live")
         if published is None:
             return  # nothing new in it
@@ -174,20 +214,24 @@ class RemoteSource:
         if published:
             self.batches.emit(published)
 
-    def _set_state(self, state: SourceState, reason: str = "") -> None:
+    def _set_state(self, state: SourceState, reason: str = "", next_try: str | None = None) -> None:
+        """Change `source`: a new state, reason or next try is an event (`source_update`); `since` is when the
+        state began, so it stays while only the reason or the next try changes."""
         source = self.store.source
         now = utc_now_iso()
-        if source.get("state") == state and source.get("reason", "") == reason:
-            if state == "live":
-                self.store.set_source({**source, "last_contact": now})
-            return
-        updated: dict[str, Any] = {**source, "state": state, "since": now}
+        updated: dict[str, Any] = {**source, "state": state}
+        if source.get("state") != state:
+            updated["since"] = now
         if state == "live":
             updated["last_contact"] = now
-        if reason:
-            updated["reason"] = reason
-        else:
-            updated.pop("reason", None)
+        for key, value in (("reason", reason), ("next_try", next_try)):
+            if value:
+                updated[key] = value
+            else:
+                updated.pop(key, None)
+        if all(updated.get(key) == source.get(key) for key in ("state", "reason", "next_try")):
+            self.store.set_source(updated)  # type: ignore[arg-type]  # only last_contact moved: no event
+            return
         event: Message = {"type": "source_update", "session_id": "", "epoch": "", "seq": 0, "timestamp": now}
         event["source"] = updated
         self.batches.emit(self.store.publish([event]))
@@ -197,13 +241,3 @@ def _without_token(url: str) -> str:
     parts = urlsplit(url)
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "token"])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, MalformedFrame):
-        return f"the server sent {exc}"
-    if isinstance(exc, InvalidStatus):
-        return f"server refused: HTTP {exc.response.status_code}"
-    if isinstance(exc, ConnectionClosed):
-        return "connection closed"
-    return str(exc) or type(exc).__name__

@@ -91,8 +91,9 @@ def test_remote_source_sends_the_token_and_gives_up_on_refusal(run, tmp_path):
         bad.start()
         try:
             await until(lambda: good.is_ready)
-            await until(lambda: "401" in bad.last_error)
-            assert not bad.is_ready
+            await until(lambda: bad.store.source.get("state") == "refused")
+            assert bad.store.source.get("reason") == "refused: token"
+            assert not bad.is_ready and not bad.running  # no more attempts
         finally:
             await good.aclose()
             await bad.aclose()
