@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import core_schema
 
 from .jsonbytes import MAX_FILE_BYTES, ParseError, decode_utf8, load_json
-from .normalize import Status, item_progress, normalize_status, parse_percent, raw_status_text
+from .normalize import Status, item_progress, normalize_status, parse_percent, raw_progress, raw_status_text
 
 _ID_KEYS = ("id", "component_id", "feature_id", "name")
 _ITEM_OWN_KEYS = frozenset(("id", "component_id", "feature_id", "name", "status", "progress"))
@@ -54,9 +54,14 @@ class Item:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """Every key of the written object besides id, name, status and progress."""
+        """Every key of the written object besides id, name, status and progress, plus `raw_progress`: the
+        number a completed item carried (its progress is 100 whatever it says)."""
         if self._metadata is None:
-            self._metadata = {k: v for k, v in self.raw.items() if k not in _ITEM_OWN_KEYS}
+            metadata = {k: v for k, v in self.raw.items() if k not in _ITEM_OWN_KEYS}
+            carried = raw_progress(self.raw.get("progress"), self.status)
+            if carried is not None:
+                metadata["raw_progress"] = carried
+            self._metadata = metadata
         return self._metadata
 
     def component_paths(self) -> tuple[str, ...]:

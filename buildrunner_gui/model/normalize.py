@@ -60,8 +60,17 @@ def parse_percent(value: Any) -> float | None:
 
 
 def item_progress(value: Any, status: Status) -> float:
-    """Progress of an item: the explicit value, else 100 for completed items and 0 for the rest."""
+    """Progress of an item: 100 for a completed item whatever number it carries (BuildRunner leaves stale
+    numbers behind on finished work), else the explicit value, else 0."""
+    if status == "completed":
+        return 100.0
     parsed = parse_percent(value)
-    if parsed is None:
-        return 100.0 if status == "completed" else 0.0
-    return parsed
+    return 0.0 if parsed is None else parsed
+
+
+def raw_progress(value: Any, status: Status) -> Any | None:
+    """The progress a completed item carried, as written, kept in its metadata as `raw_progress`; None for
+    other items (their progress is that number) and for a completed item that carried no readable one."""
+    if status != "completed" or parse_percent(value) is None:
+        return None
+    return value

@@ -346,13 +346,36 @@ def test_rule4_completion_reaching_100():
 
 
 def test_rule5_all_items_completed_below_100():
-    # Completed features whose progress says 95: completion < 100, yet every item is completed.
+    # The checkpoint's explicit completion says 60, yet every item is completed.
     assert (
         status_of(
-            [cp(1, phase="review")], {"id": "a", "status": "complete", "progress": 95}, {"id": "b", "status": "done"}
+            [cp(1, phase="review", completion=60)], {"id": "a", "status": "complete"}, {"id": "b", "status": "done"}
         )
         == "completed"
     )
+
+
+def test_completed_items_with_stale_numbers_count_as_100():
+    """The sample registry's case: "complete" features at progress 95 and a `build_` phase. Each counts 100,
+    so completion is 100 and rule 3 (build phase, completion < 100) no longer holds the build "in progress"."""
+    registry = reg(
+        {"id": "a", "status": "complete", "progress": 95, "components": ["x"]},
+        {"id": "b", "status": "complete", "progress": 100, "components": ["x", "y"]},
+        {"id": "c", "status": "done", "progress": "12%"},
+    )
+    _, _, features, components, progress = derive([cp(1, phase="build_4e_start")], registry)
+    assert [f.progress for f in features] == [100.0, 100.0, 100.0]
+    assert [f.metadata["raw_progress"] for f in features] == [95, 100, "12%"]
+    assert figures.stats(features)["completion_percentage"] == 100.0
+    assert {c.id: c.progress for c in components} == {"x": 100.0, "y": 100.0}
+    assert (progress.percent, progress.completed, progress.total, progress.status) == (100.0, 3, 3, "completed")
+
+
+def test_stale_numbers_of_completed_items_do_not_lower_the_mean():
+    registry = reg({"id": "a", "status": "complete", "progress": 10}, {"id": "b", "status": "wip", "progress": 50})
+    _, _, features, _, progress = derive([cp(1, phase="review")], registry)
+    assert figures.stats(features)["completion_percentage"] == 75.0
+    assert (progress.percent, progress.status) == (75.0, "in_progress")
 
 
 def test_rule6_any_in_progress():

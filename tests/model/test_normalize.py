@@ -14,6 +14,7 @@ from buildrunner_gui.model.normalize import (
     item_progress,
     normalize_status,
     parse_percent,
+    raw_progress,
     raw_status_text,
 )
 
@@ -149,18 +150,43 @@ def test_missing_or_unreadable_progress_defaults_by_status(status, value):
     assert item_progress(value, status) == (100.0 if status == "completed" else 0.0)
 
 
-@pytest.mark.parametrize("status", ["completed", "in_progress", "failed", "pending"])
+@pytest.mark.parametrize("status", ["in_progress", "failed", "pending"])
 def test_explicit_progress_wins_over_status_default(status):
     assert item_progress("30%", status) == 30.0
     assert item_progress(0, status) == 0.0
     assert item_progress(200, status) == 100.0
 
 
+@pytest.mark.parametrize("value", [95, 0, "30%", 99.9, -5, 200, None, "garbage"])
+def test_a_completed_item_is_at_100_whatever_it_carries(value):
+    assert item_progress(value, "completed") == 100.0
+
+
+@pytest.mark.parametrize(
+    ("value", "status", "kept"),
+    [
+        (95, "completed", 95),
+        ("95%", "completed", "95%"),
+        (100, "completed", 100),
+        (0, "completed", 0),
+        (None, "completed", None),
+        ("garbage", "completed", None),
+        (True, "completed", None),
+        (95, "in_progress", None),  # its progress is that number: nothing to keep aside
+        (95, "pending", None),
+        (95, "failed", None),
+    ],
+)
+def test_raw_progress_is_the_number_a_completed_item_carried(value, status, kept):
+    assert raw_progress(value, status) == kept
+
+
 @pytest.mark.parametrize(
     ("raw", "status", "progress"),
     [
         ({"id": "a", "status": "done"}, "completed", 100.0),
-        ({"id": "a", "status": "complete", "progress": 95}, "completed", 95.0),
+        ({"id": "a", "status": "complete", "progress": 95}, "completed", 100.0),
+        ({"id": "a", "status": "Done", "progress": "0%"}, "completed", 100.0),
         ({"id": "a", "status": "planned"}, "pending", 0.0),
         ({"id": "a", "status": "WIP", "progress": "45%"}, "in_progress", 45.0),
         ({"id": "a", "status": "crashed", "progress": "oops"}, "failed", 0.0),
@@ -173,3 +199,20 @@ def test_items_normalise_status_and_progress(raw, status, progress):
     item = Item.from_raw(raw, "fallback")
     assert (item.status, item.progress) == (status, progress)
     assert isinstance(item.progress, float)
+
+
+def test_a_completed_items_carried_number_stays_in_its_metadata():
+    stale = Item.from_raw({"id": "feat-010", "status": "complete", "progress": 95, "priority": "high"}, "x")
+    assert (stale.status, stale.progress) == ("completed", 100.0)
+    assert stale.metadata == {"priority": "high", "raw_progress": 95}
+    assert stale.public()["metadata"]["raw_progress"] == 95
+    plain = Item.from_raw({"id": "b", "status": "done"}, "x")
+    assert "raw_progress" not in plain.metadata
+    running = Item.from_raw({"id": "c", "status": "wip", "progress": 40}, "x")
+    assert running.progress == 40.0 and "raw_progress" not in running.metadata
+
+
+def test_a_checkpoint_entry_marking_an_item_done_brings_it_to_100():
+    base = Item.from_raw({"id": "a", "status": "wip", "progress": 60}, "x")
+    done = base.overlaid(Item.from_raw({"id": "a", "status": "complete"}, "x"))
+    assert (done.status, done.progress, done.metadata["raw_progress"]) == ("completed", 100.0, 60)
