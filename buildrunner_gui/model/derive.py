@@ -38,6 +38,7 @@ class ProjectDiffer:
         self._checkpoints: dict[str, Checkpoint] = {}  # by file
         self._shown_checkpoints: dict[str, Checkpoint] = {}  # by checkpoint id, as last reported
         self._registry: FeatureRegistry | None = None
+        self._registry_mtime = 0.0
         self._documents: dict[str, Document] = {}
         self._artifacts: dict[str, tuple[int, float]] = {}
 
@@ -130,7 +131,7 @@ class ProjectDiffer:
         if isinstance(record, FeatureRegistry):
             if self._registry == record:
                 return False
-            self._registry = record
+            self._registry, self._registry_mtime = record, entry.mtime
             return True
         if isinstance(record, Document):
             self._documents[entry.path] = record
@@ -187,12 +188,16 @@ class ProjectDiffer:
             out.append(self._error(gone, "state_dir_missing", STATE_DIR))
 
     def _recorded_last_change(self) -> str | None:
-        """formats.md, Activity: at open, the newest time the build state records itself."""
+        """formats.md, Activity: at open, the newest time the build state records itself (a checkpoint without
+        a `timestamp` stands at its file's mtime, as formats.md defaults it). The registry's file mtime counts
+        only when nothing at all is recorded: a clone or a copy resets mtimes, and must not look like a build."""
         moments = [checkpoint.timestamp for checkpoint in self._checkpoints.values()]
         if self._registry is not None:
             updated = parse_timestamp(self._registry.last_updated)
             if updated is not None:
                 moments.append(updated if updated.tzinfo else updated.astimezone(UTC))
+            elif not moments and self._registry_mtime > 0:
+                return iso_from_epoch(self._registry_mtime)
         return iso(max(moments)) if moments else None
 
     # ---------------------------------------------------------------- derived state and its diff
