@@ -51,7 +51,8 @@ def liveness(source: Mapping[str, object], now: datetime | None = None) -> Liven
         wait = _seconds_until(source.get("next_try"), now)
         summary = f"reconnecting in {wait} s" if wait is not None and wait > 0 else "reconnecting…"
     elif state == "unreachable":
-        summary = "unreachable"
+        wait = _seconds_until(source.get("next_try"), now)
+        summary = f"unreachable, retrying in {wait} s" if wait is not None and wait > 0 else "unreachable"
     elif state == "refused":
         summary = reason if reason.startswith("refused") else f"refused: {reason}" if reason else "refused"
         return Liveness(False, state, summary, "; ".join(filter(None, [summary, _fix(reason), contact])))

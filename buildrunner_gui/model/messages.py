@@ -129,6 +129,7 @@ class SourceOut(TypedDict):
     since: NotRequired[str | None]
     last_contact: NotRequired[str | None]
     reason: NotRequired[str]
+    next_try: NotRequired[str]  # beyond protocol.md: when a reconnecting or unreachable mirror tries again
 
 
 class Snapshot(TypedDict):

@@ -68,6 +68,8 @@ class ServedSession:
 
     def resume(self, channel: ClientChannel, epoch: str, last_seq: int) -> None:
         """Exactly the events after `last_seq` when they are kept and fit the client's budget; else a status."""
+        if not channel.greeted:
+            return  # its first status is on its way and holds all of them; `connection` must come first
         if epoch == self.epoch and last_seq == self.seq:
             channel.restart_from((), last_seq)
             return

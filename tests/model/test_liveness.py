@@ -58,3 +58,8 @@ def test_last_contact_in_words():
     assert last_contact("not a time", NOW) == "no contact yet"
     assert last_contact(iso(NOW - timedelta(seconds=5)), NOW).endswith(", 5 s ago")
     assert last_contact(iso(NOW - timedelta(hours=3)), NOW).endswith(", 3 h ago")
+
+
+def test_unreachable_counts_down_to_its_next_try_too():
+    shown = liveness(mirror("unreachable", reason="connection refused", next_try=iso(NOW + timedelta(seconds=4))), NOW)
+    assert shown.summary == "unreachable, retrying in 4 s"

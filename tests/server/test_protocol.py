@@ -493,3 +493,25 @@ def test_repeated_wrong_tokens_make_the_client_wait_not_fail(run, project):
             assert server.access.penalty_seconds(("127.0.0.1", 1)) == 0
 
     run(scenario())
+
+
+def test_a_resume_before_the_first_status_never_comes_before_connection(run, project):
+    async def scenario():
+        async with mirror([project]) as server:
+            first = await open_client(server, "proj")
+            await receive(first)
+            status = await receive(first)
+            await first.close()
+            write_checkpoint(project, "later", completion=30)
+            while server.sessions["proj"].store.seq < status["seq"] + 3:
+                await asyncio.sleep(0.02)
+            for _ in range(5):  # the resume races the first status: whichever wins, `connection` comes first
+                again = await open_client(server, "proj")
+                await again.send(json.dumps({"type": "resume", "epoch": status["epoch"], "last_seq": status["seq"]}))
+                await again.send(json.dumps({"type": "ping"}))
+                seen = await receive_until(again, lambda m: m["type"] == "pong")
+                assert [m["type"] for m in seen[:2]] == ["connection", "status"]
+                assert all(m["seq"] > seen[1]["seq"] for m in seen[2:-1])
+                await again.close()
+
+    run(scenario())
