@@ -7,10 +7,11 @@ from functools import lru_cache
 from itertools import pairwise
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QPainter, QPainterPath, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 Point = tuple[datetime, float]
+FAILED_RED = "#D55E00"  # Okabe-Ito vermillion, as the failed status everywhere
 
 
 @lru_cache(maxsize=4096)  # panels re-read the same stamps from the store on every batch and every paint
@@ -45,6 +46,7 @@ class BurnUpChart(QWidget):
         super().__init__(parent)
         self._points: list[tuple[float, float]] = []
         self._marks: list[float] = []
+        self._failed: list[float] = []  # failed checkpoints: red crosses on the time axis
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 120)
         self.setAccessibleName("Completion over time")
@@ -56,6 +58,10 @@ class BurnUpChart(QWidget):
 
     def set_marks(self, moments: list[datetime]) -> None:
         self._marks = sorted(_seconds(moment) for moment in moments)
+        self.update()
+
+    def set_failed_marks(self, moments: list[datetime]) -> None:
+        self._failed = sorted(_seconds(moment) for moment in moments)
         self.update()
 
     def points(self) -> list[Point]:
@@ -88,7 +94,7 @@ class BurnUpChart(QWidget):
                 max(1.0, self.height() - self.MARGIN_TOP - self.MARGIN_BOTTOM),
             )
             self._paint_axes(painter, plot, text, grid)
-            times = [t for t, _ in self._points] + self._marks
+            times = [t for t, _ in self._points] + self._marks + self._failed
             if not times:
                 painter.setPen(text)
                 painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "No completion history yet")
@@ -109,6 +115,11 @@ class BurnUpChart(QWidget):
             for t in self._marks:  # moments with no known value (checkpoints): ticks on the time axis
                 x = at(t, 0).x()
                 painter.drawLine(QPointF(x, plot.bottom()), QPointF(x, plot.bottom() - 6))
+            painter.setPen(QPen(QColor(FAILED_RED), 2))
+            for t in self._failed:  # a cross, not only a colour: a failed checkpoint
+                x, y = at(t, 0).x(), plot.bottom() - 8
+                painter.drawLine(QPointF(x - 4, y - 4), QPointF(x + 4, y + 4))
+                painter.drawLine(QPointF(x - 4, y + 4), QPointF(x + 4, y - 4))
             if self._points:
                 points = [at(t, v) for t, v in self._points]
                 if self._points[-1][0] < latest:  # the current value holds up to the latest moment shown

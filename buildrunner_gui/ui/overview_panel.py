@@ -1,7 +1,12 @@
-"""The session overview: project, status badge, overall progress, counts, last update and the burn-up chart.
+"""The session overview: what the build is doing now, and the burn-up chart below it.
+
+The top answers at a glance (`model/now.py` derives the answers): building or idle since when, the current phase
+and items, started and elapsed, the last change, the newest terminal line and, when the build failed, why, with a
+link to the checkpoint, item or line that says so. The headline % says what it is a percentage of.
 
 Everything shown is read from the store once per batch (its figures are kept incrementally there), so a batch of
-10,000 item updates costs a few label updates here, not a re-count per message.
+10,000 item updates costs a few label updates here, not a re-count per message; a one-second timer (only while
+the panel is visible) moves "elapsed" and "12 s ago" along.
 """
 
 from __future__ import annotations
@@ -9,12 +14,26 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from html import escape
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QColor, QHideEvent, QPainter, QPaintEvent, QPalette, QPen, QPolygonF, QShowEvent
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QFontDatabase,
+    QHideEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QPolygonF,
+    QShowEvent,
+)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
+from ..model.activity import ago, duration, local_time
+from ..model.now import WhatNow, what_now
 from .burnup_chart import BurnUpChart, parse_timestamp
 from .panel import Message
 
@@ -30,7 +49,8 @@ STATUS_COLOURS: dict[str, str] = {
     "pending": "#999999",  # grey
 }
 STATUS_TEXT = {"in_progress": "In progress", "completed": "Completed", "failed": "Failed", "pending": "Pending"}
-REFRESH_MS = 30_000
+REFRESH_MS = 1_000  # "elapsed" and "12 s ago" move on while the panel is shown
+FAILED_RED = "#D55E00"
 HISTORY_POINTS = 2_000  # one point per build_progress message; bounded for very long sessions
 _SHOWN_TYPES = frozenset(("component_update", "feature_update", "checkpoint_update", "build_progress"))
 
@@ -101,6 +121,8 @@ class StatusBadge(QWidget):
 
 
 class OverviewPanel(QWidget):
+    reveal_requested = Signal(str, str)  # where ("checkpoint", "feature", "component", "terminal"), ref
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name_label = QLabel()
@@ -114,19 +136,37 @@ class OverviewPanel(QWidget):
         self.connection_label = QLabel()  # a mirror's connection beside the badge: "live", "reconnecting in 9 s"
         self.connection_label.setAccessibleName("Connection")
         self.connection_label.hide()
+        # What now: one line each, the most important first.
+        self.activity_label = _line("Activity")
+        bold = self.activity_label.font()
+        bold.setBold(True)
+        self.activity_label.setFont(bold)
+        self.times_label = _line("Times")
+        self.last_line_label = _line("Newest terminal line")
+        self.last_line_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.failure_label = _line("Why it failed")
+        self.failure_label.setTextFormat(Qt.TextFormat.RichText)
+        self.failure_label.setOpenExternalLinks(False)
+        self.failure_label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.failure_label.setStyleSheet(f"QLabel {{ color: {FAILED_RED}; }}")
+        self.failure_label.linkActivated.connect(self._follow_link)
+        self.failure_label.hide()
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)  # tenths of a percent, so "99.1%" matches the bar
         self.progress_bar.setMinimumHeight(28)
         self.progress_bar.setTextVisible(True)
+        self.headline_label = _line("What the percentage counts")
         self.count_labels = {key: QLabel("0") for key in ("features", "components", "tasks", "files", "checkpoints")}
-        self.last_update_label = QLabel()
+        self.last_update_label = self.times_label  # the last change is part of the times line
+        self.hint_label = _line("Next step")
+        self.hint_label.hide()
         self.chart = BurnUpChart()
 
         header = QHBoxLayout()
         header.addWidget(self.name_label, 1)
         header.addWidget(self.connection_label)
         header.addWidget(self.badge)
-        counts = QFormLayout()
+        counts = QHBoxLayout()
         for key, title in (
             ("features", "Features"),
             ("components", "Components"),
@@ -134,31 +174,38 @@ class OverviewPanel(QWidget):
             ("files", "Files created"),
             ("checkpoints", "Checkpoints"),
         ):
-            counts.addRow(title + ":", self.count_labels[key])
+            counts.addWidget(QLabel(title + ":"))
+            counts.addWidget(self.count_labels[key])
+            counts.addSpacing(12)
+        counts.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.path_label)
+        for label in (self.activity_label, self.times_label, self.last_line_label, self.failure_label):
+            layout.addWidget(label)
         layout.addWidget(self.progress_bar)
+        layout.addWidget(self.headline_label)
         layout.addLayout(counts)
-        layout.addWidget(self.last_update_label)
-        layout.addWidget(self.chart, 1)
+        layout.addWidget(self.hint_label)
+        layout.addWidget(self.chart, 1)  # the chart takes what the answers leave
 
         # Parented to the widget so it dies with it; runs only while the panel is visible.
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self._show_last_update)
+        self._timer.timeout.connect(self._show_now)
 
+        self.stall_minutes = 10.0  # the stall alert's setting: "building" only while something wrote this recently
+        self._store: SessionStore | None = None
         self._location: str | None = None  # a mirror's "mirror of HOST:PORT", shown instead of the sender's path
         self._project_key: tuple[str, str] | None = None
         self._history: deque[tuple[datetime, float]] = deque(maxlen=HISTORY_POINTS)
         self._marks: list[datetime] = []  # checkpoint times, drawn as ticks (their completion is unknown)
-        self._last_update: datetime | None = None
         self._show_progress({"percent": 0.0, "status": "pending", "tasks_completed": 0, "files_created": 0})
-        self._show_last_update()
 
     # ---------------------------------------------------------------- panel contract
 
     def load(self, store: SessionStore) -> None:
+        self._store = store
         key = self._show_project(store)
         percent = float(store.progress["percent"])
         self._marks = _checkpoint_times(store)
@@ -177,6 +224,7 @@ class OverviewPanel(QWidget):
         self._show_history()
 
     def apply_batch(self, batch: Sequence[Message], store: SessionStore) -> None:
+        self._store = store
         shown = False
         history = False
         for message in batch:
@@ -201,13 +249,11 @@ class OverviewPanel(QWidget):
     def history(self) -> list[tuple[datetime, float]]:
         return list(self._history)
 
-    def _show_progress(self, progress: dict[str, Any]) -> None:
-        self._progress = {k: progress.get(k, 0) for k in ("percent", "status", "tasks_completed", "files_created")}
-        percent = float(self._progress["percent"] or 0.0)
-        self.progress_bar.setValue(round(percent * 10))
-        self.progress_bar.setFormat(f"{percent:.1f}%")
-        self.badge.set_status(str(self._progress["status"] or "pending"))
-        self._show_counts()
+    def what_now(self) -> WhatNow | None:
+        """The answers shown at the top (None before the first state)."""
+        if self._store is None:
+            return None
+        return what_now(self._store, datetime.now(UTC), self.stall_minutes)
 
     def show_liveness(self, shown: Liveness, location: str) -> None:
         """A mirror says where it comes from (never the sender's folder path, which means nothing here) and
@@ -218,6 +264,14 @@ class OverviewPanel(QWidget):
         self.connection_label.setVisible(shown.state != "local")
         self.connection_label.setText(("● " if shown.live else "○ ") + shown.summary)
         self.connection_label.setToolTip(shown.detail)
+
+    def _show_progress(self, progress: dict[str, Any]) -> None:
+        self._progress = {k: progress.get(k, 0) for k in ("percent", "status", "tasks_completed", "files_created")}
+        percent = float(self._progress["percent"] or 0.0)
+        self.progress_bar.setValue(round(percent * 10))
+        self.progress_bar.setFormat(f"{percent:.1f}%")
+        self.badge.set_status(str(self._progress["status"] or "pending"))
+        self._show_counts()
 
     def _show_project(self, store: SessionStore) -> tuple[str, str]:
         key = (store.project.get("name") or "", store.project.get("path") or "")
@@ -231,8 +285,58 @@ class OverviewPanel(QWidget):
             stats = store.stats(kind)
             self.count_labels[key].setText(f"{stats['completed']} / {stats['total']} completed")
         self.count_labels["checkpoints"].setText(str(len(store.checkpoints)))
-        self._last_update = parse_timestamp(store.last_change)
-        self._show_last_update()
+        self._show_now()
+
+    def _show_now(self) -> None:
+        now = self.what_now()
+        if now is None:
+            return
+        moment = datetime.now(UTC)
+        state = now.activity
+        parts = [state.text[:1].upper() + state.text[1:]]
+        if now.phase:
+            parts.append(f"phase {now.phase}")
+        if now.current:
+            parts.append(f"working on {now.current}")
+        self.activity_label.setText(" · ".join(parts))
+        times = []
+        if now.started is not None:
+            times.append(f"started {local_time(now.started, moment)}")
+        if now.span is not None:
+            times.append(f"{'elapsed' if state.building else 'took'} {duration(now.span)}")
+        times.append(f"last change {ago(now.last_change, moment)}")
+        self.times_label.setText(" · ".join(times))
+        self.last_line_label.setText(f"$ {now.last_line}" if now.last_line else "")
+        self.last_line_label.setVisible(bool(now.last_line))
+        self._show_failure(now)
+        self.headline_label.setText(now.headline)
+        self._show_hint()
+
+    def _show_failure(self, now: WhatNow) -> None:
+        failure = now.failure
+        self.failure_label.setVisible(failure is not None)
+        if failure is None:
+            return
+        target = {"checkpoint": "the checkpoint", "feature": "the feature", "component": "the component"}
+        shown = target.get(failure.where, "the line")
+        link = f'<a href="{failure.where}:{escape(failure.ref, quote=True)}">show {shown}</a>'
+        self.failure_label.setText(f"✖ Failed: {escape(failure.reason)} — {link}")
+        self.failure_label.setToolTip(failure.reason)
+
+    def _show_hint(self) -> None:
+        """A project with nothing built yet says how to start (the chart would only say "no history")."""
+        store = self._store
+        empty = store is not None and not store.checkpoints and not store.items["feature"] and not store.terminal
+        if empty and self._location is None:
+            self.hint_label.setText(
+                "Nothing built yet. Run BuildRunner in the project's folder to start its first build: its "
+                "checkpoints, features and logs appear here as it writes them into .buildrunner/."
+            )
+        self.hint_label.setVisible(bool(empty and self._location is None))
+
+    def _follow_link(self, link: str) -> None:
+        where, _, ref = link.partition(":")
+        self.reveal_requested.emit(where, ref)
 
     def _show_counts(self) -> None:
         self.count_labels["tasks"].setText(str(self._progress.get("tasks_completed", 0)))
@@ -241,14 +345,13 @@ class OverviewPanel(QWidget):
     def _show_history(self) -> None:
         self.chart.set_points(list(self._history))
         self.chart.set_marks(self._marks)
-
-    def _show_last_update(self) -> None:
-        self.last_update_label.setText(f"last update: {relative_time(self._last_update)}")
+        if self._store is not None:
+            self.chart.set_failed_marks(_failed_checkpoint_times(self._store))
 
     # ---------------------------------------------------------------- the refresh timer follows visibility
 
     def showEvent(self, event: QShowEvent) -> None:
-        self._show_last_update()
+        self._show_now()
         self._timer.start()
         super().showEvent(event)
 
@@ -259,6 +362,20 @@ class OverviewPanel(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._timer.stop()
         super().closeEvent(event)
+
+
+def _line(name: str) -> QLabel:
+    label = QLabel()
+    label.setAccessibleName(name)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long text wraps, never widens
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def _failed_checkpoint_times(store: SessionStore) -> list[datetime]:
+    times = (parse_timestamp(row["timestamp"]) for row in store.ordered_checkpoints() if row.get("error"))
+    return [moment for moment in times if moment is not None]
 
 
 def _checkpoint_times(store: SessionStore) -> list[datetime]:

@@ -35,6 +35,7 @@ class Session(QObject):
         super().__init__(parent)
         self.source = source
         self.view = SessionView()
+        self.view.overview.stall_minutes = stall_minutes
         self._floor_seq = -1  # nothing loaded yet
         self._shown = ("pending", 0.0)
         self._stall = StallWatch(stall_minutes, last_activity=time.monotonic())
@@ -95,6 +96,7 @@ class Session(QObject):
 
     def set_stall_minutes(self, minutes: float) -> None:
         self._stall.minutes = minutes
+        self.view.overview.stall_minutes = minutes
 
     def load(self) -> None:
         """Show the store's whole state (the first state, or a mirror's reload)."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtGui import QTextCursor, QTextDocument
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
+from ..model.failure_lines import plain
 from .activity_panel import ActivityPanel
 from .artifacts_panel import ArtifactsPanel
 from .checkpoints_panel import CheckpointsPanel
@@ -37,6 +39,7 @@ class SessionView(QWidget):
         self.tabs.setDocumentMode(True)
         for panel, title in self.panels_with_titles():
             self.tabs.addTab(panel, title)
+        self.overview.reveal_requested.connect(self.reveal)
         self.stale_banner = StaleBanner()  # above the tabs: every panel is marked at once
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -76,6 +79,27 @@ class SessionView(QWidget):
         """Whether what the panels show is live (a mirror's connection), and where it comes from."""
         self.stale_banner.show_liveness(shown)
         self.overview.show_liveness(shown, location)
+
+    def reveal(self, where: str, ref: str) -> None:
+        """Show the checkpoint, item or terminal line a failure points at (the overview's link)."""
+        if where == "checkpoint":
+            self.tabs.setCurrentWidget(self.checkpoints)
+            self.checkpoints.select(ref)
+        elif where in ("feature", "component"):
+            panel = self.features if where == "feature" else self.components
+            self.tabs.setCurrentWidget(panel)
+            row = panel.model.row_of(ref)
+            if row is not None:
+                index = panel.proxy.mapFromSource(panel.model.index(row, 0))
+                panel.table.setCurrentIndex(index)
+                panel.table.scrollTo(index)
+        elif where == "terminal":
+            self.tabs.setCurrentWidget(self.terminal)
+            edit = self.terminal.text_edit()
+            edit.moveCursor(QTextCursor.MoveOperation.End)
+            first_line = plain(ref).splitlines()[0].rstrip("…") if ref.strip() else ""
+            if first_line and not edit.find(first_line, QTextDocument.FindFlag.FindBackward):
+                edit.moveCursor(QTextCursor.MoveOperation.End)
 
     def focus_filter(self) -> None:
         """Ctrl+F: the filter of the table shown, else the terminal's search."""
