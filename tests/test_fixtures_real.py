@@ -15,8 +15,11 @@ from typing import Any
 
 import pytest
 
+from buildrunner_gui.model.activity import local_time
 from buildrunner_gui.model.classify import classify
+from buildrunner_gui.model.clock import parse_iso
 from buildrunner_gui.model.messages import SNAPSHOT
+from buildrunner_gui.model.now import what_now
 from buildrunner_gui.sources.oneshot import read_once
 from buildrunner_gui.sources.reader import ProjectReader
 
@@ -54,6 +57,9 @@ def spec_status(raw: Any) -> str:
 
 
 def spec_progress(feature: dict[str, Any]) -> float:
+    """formats.md: a completed item is at 100 whatever number it carries; others at theirs, else 0."""
+    if spec_status(feature.get("status")) == "completed":
+        return 100.0
     if isinstance(feature.get("progress"), int | float):
         return min(100.0, max(0.0, float(feature["progress"])))
     return 100.0 if spec_status(feature.get("status")) == "completed" else 0.0
@@ -119,15 +125,16 @@ def test_sample_project(sample_project: Path):
 
     state = checked_snapshot(root)
 
-    # Features: 17, all completed; three of them say 95 %.
+    # Features: 17, all completed, so all at 100 %; three of them carry a stale 95, kept as raw_progress.
     assert len(raw_features) == 17
     assert [f["id"] for f in state["features"]] == [f["id"] for f in raw_features]
     assert {f["status"] for f in state["features"]} == {"completed"}
     assert {f["raw_status"] for f in state["features"]} == {"complete"}
-    progress_by_id = {f["id"]: f["progress"] for f in state["features"]}
-    assert {i for i, p in progress_by_id.items() if p != 100.0} == {"feat-010", "feat-011", "feat-012"}
-    assert progress_by_id["feat-010"] == progress_by_id["feat-011"] == progress_by_id["feat-012"] == 95.0
-    assert progress_by_id == {f["id"]: spec_progress(f) for f in raw_features}
+    assert [f["id"] for f in raw_features if f.get("progress") == 95] == ["feat-010", "feat-011", "feat-012"]
+    assert {f["id"]: f["progress"] for f in state["features"]} == {f["id"]: 100.0 for f in raw_features}
+    assert {f["id"]: f["metadata"].get("raw_progress") for f in state["features"]} == {
+        f["id"]: f.get("progress") for f in raw_features
+    }
 
     # Components: every path the features list, once.
     paths = list(dict.fromkeys(p for f in raw_features for p in f.get("components", [])))
@@ -145,18 +152,19 @@ def test_sample_project(sample_project: Path):
     latest = json.loads((state_dir / "checkpoints" / f"{SAMPLE_CHECKPOINT_IDS[-1]}.json").read_text())
     assert state["checkpoints"][-1]["phase"] == latest["phase"] == "build_4e_start"
 
-    # Figures: 99.1 %, and "in progress" by rule 3 although every feature is completed.
+    # Figures: every feature completed, so 100 % and completed (rule 4); the stale 95s no longer hold it
+    # "in progress" by rule 3 (phase build_4e_start, completion < 100). BuildRunner's own metrics agree.
     percent = round(sum(map(spec_progress, raw_features)) / len(raw_features), 1)
-    assert percent == 99.1
+    assert percent == 100.0 == registry["metrics"]["completion_percentage"]
     assert state["progress"] == {
         "total": 17,
         "completed": 17,
         "percent": percent,
-        "status": "in_progress",
+        "status": "completed",
         "tasks_completed": 0,
         "files_created": 0,
     }
-    assert state["status"] == "in_progress"
+    assert state["status"] == "completed"
     assert state["feature_stats"] == {
         "total": 17,
         "completed": 17,
@@ -229,7 +237,7 @@ def test_sample_with_bad_symlinks(sample_project: Path, full_tree: Path, tmp_pat
     assert {e["file_path"] for e in state["errors"]} == bad
     assert all(e["error_message"] and "\n" not in e["error_message"] for e in state["errors"])
     assert [c["checkpoint_id"] for c in state["checkpoints"]] == SAMPLE_CHECKPOINT_IDS
-    assert state["status"] == "in_progress"
+    assert state["status"] == "completed"  # the outside checkpoint's error is not read
     assert len(state["documents"]) == 5
 
 
@@ -336,3 +344,55 @@ def test_full_tree_scan_lists_every_relevant_file(full_tree: Path):
     assert set(paths) == expected
     kinds = {classify(p) for p in paths}
     assert kinds == {"checkpoint", "features", "context", "artifact", "log", "spec", "other"}
+
+
+# ---------------------------------------------------------------- at a glance: activity (formats.md, "Activity")
+
+
+def recorded_last_change(state_dir: Path) -> datetime:
+    """The newest time the build state records itself: checkpoint timestamps and the registry's last_updated."""
+    moments = []
+    for path in (state_dir / "checkpoints").glob("*.json"):
+        moments.append(datetime.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["timestamp"]))
+    moments.append(datetime.fromisoformat(json.loads((state_dir / "features.json").read_text())["last_updated"]))
+    return max(m.astimezone() if m.tzinfo is None else m for m in moments).astimezone(UTC)
+
+
+def test_sample_reads_completed_at_a_glance(sample_project: Path):
+    engine = read_once(sample_project)
+    glance = what_now(engine.store, datetime.now(UTC), 10)
+    assert (engine.store.status, engine.store.progress["percent"]) == ("completed", 100.0)
+    assert glance.activity.word == glance.activity.text == "completed"
+    assert glance.headline == "features: 17 of 17 complete"  # no "checkpoint reports": the figures agree
+    assert glance.failure is None
+
+
+def test_full_tree_is_idle_since_its_last_recorded_change_never_building(full_tree: Path):
+    """The real tree says in_progress (rule 3: phase build_4e_start, nothing counted). Its newest recorded time
+    is the registry's last_updated (2026-04-20, after the last checkpoint of 2025-11-17): idle since then."""
+    state_dir = full_tree / ".buildrunner"
+    expected = recorded_last_change(state_dir)
+    assert expected == datetime(2026, 4, 20, 20, 6, 20, 436398, tzinfo=UTC)
+    engine = read_once(full_tree)
+    now = datetime.now(UTC)
+    glance = what_now(engine.store, now, 10)
+    assert engine.store.status == "in_progress"
+    assert parse_iso(engine.store.last_change) == expected.replace(microsecond=436000)
+    assert glance.activity.word == "idle"
+    assert glance.activity.text == f"idle since {local_time(expected, now)}"
+    assert glance.phase == "build_4e_start"
+
+
+def test_a_fresh_copy_of_the_full_tree_is_still_idle(full_tree: Path, tmp_path: Path):
+    """A copy resets every mtime to now; what the files record still says when the build last changed."""
+    source = full_tree / ".buildrunner"
+    copy = tmp_path / "copied" / ".buildrunner"
+    (copy / "checkpoints").mkdir(parents=True)
+    for path in (source / "checkpoints").glob("*.json"):
+        shutil.copyfile(path, copy / "checkpoints" / path.name)  # copyfile: fresh mtimes, as a clone has
+    shutil.copyfile(source / "features.json", copy / "features.json")
+    engine = read_once(copy.parent)
+    glance = what_now(engine.store, datetime.now(UTC), 10)
+    assert engine.store.status == "in_progress"
+    assert not glance.activity.building
+    assert glance.activity.since == recorded_last_change(source).replace(microsecond=436000)
