@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ..model.alerts import StallWatch, transition_alert
 from ..model.liveness import Liveness, liveness
 from ..model.messages import Message
+from ..model.now import failure_of
 from ..model.store import SessionStore
 from ..sources.source import SessionSource
 from .session_view import SessionView
@@ -38,6 +39,7 @@ class Session(QObject):
         self.view.overview.stall_minutes = stall_minutes
         self._floor_seq = -1  # nothing loaded yet
         self._shown = ("pending", 0.0)
+        self._failure = ""  # the reason of the last failure seen, for the "recovered" notification
         self._stall = StallWatch(stall_minutes, last_activity=time.monotonic())
         self._liveness = self.liveness
         self._clock = QTimer(self)  # a mirror's words for its connection change with time ("reconnecting in 9 s")
@@ -140,8 +142,24 @@ class Session(QObject):
         self._shown = now
         kind = transition_alert(before[0], now[0])
         if kind is not None and self._liveness.live:  # never an alert from stale data
-            self.alert.emit(self.session_id, kind, _alert_text(kind, self.name, now[1]))
+            self.alert.emit(self.session_id, kind, self._alert_text(kind, now[1]))
+        if now[0] == "failed":
+            self._failure = self._failure_reason()  # "recovered" says from what
         self.status_changed.emit(self.session_id)
+
+    def _failure_reason(self) -> str:
+        standing = [row for row in self.store.ordered_checkpoints() if row.get("status") != "rolled_back"]
+        failure = failure_of(self.store, standing[-1] if standing else None)
+        return failure.reason if failure is not None else ""
+
+    def _alert_text(self, kind: str, percent: float) -> str:
+        name = self.name
+        if kind == "failed":
+            reason = self._failure_reason()
+            return f"{name}: build failed at {percent:.0f}%" + (f": {reason}" if reason else "")
+        if kind == "fixed":
+            return f"{name}: build recovered" + (f" from: {self._failure}" if self._failure else " from a failure")
+        return _alert_text(kind, name, percent)
 
     def _show_liveness(self) -> None:
         current = self.liveness
@@ -155,6 +173,4 @@ def _alert_text(kind: str, name: str, percent: float) -> str:
     return {
         "started": f"{name}: build started",
         "completed": f"{name}: build completed ({percent:.0f}%)",
-        "failed": f"{name}: build failed at {percent:.0f}%",
-        "fixed": f"{name}: build recovered from a failure",
     }.get(kind, f"{name}: {kind}")
