@@ -83,6 +83,7 @@ class DesktopApp(QObject):
         window.open_folder_requested.connect(lambda folder: self._spawn(self.open_project(folder)))
         window.open_alias_requested.connect(lambda alias: self._spawn(self.open_project(alias)))
         window.connect_requested.connect(self.show_connect)
+        window.demo_requested.connect(lambda: self._spawn(self.open_demo()))
         window.remove_requested.connect(manager.close)
         window.export_requested.connect(self.export_report)
         window.settings_requested.connect(self.show_settings)
@@ -115,16 +116,25 @@ class DesktopApp(QObject):
             else:
                 await self.open_project(project)
         if demo:
-            from ..demo import DemoBuild
-
-            self._demo = DemoBuild.in_temporary_folder()
-            await in_background(self.tasks, self._demo.prepare)  # writes the demo's files: not on the GUI thread
-            await self.manager.open_project(str(self._demo.folder), remember=False)
-            self._demo.start()
+            await self.open_demo()
         self._stall_timer.start()
         self._server_timer.start()
         self._show_server()
         self.window.show()
+
+    async def open_demo(self) -> None:
+        """The simulated build in a temporary folder (one per window: asked again, it is shown again)."""
+        if self._demo is not None:
+            session = self.manager.find_local(str(self._demo.folder))
+            if session is not None:
+                self.window.sidebar.select(session.session_id)
+            return
+        from ..demo import DemoBuild
+
+        self._demo = DemoBuild.in_temporary_folder()
+        await in_background(self.tasks, self._demo.prepare)  # writes the demo's files: not on the GUI thread
+        await self.manager.open_project(str(self._demo.folder), remember=False)
+        self._demo.start()
 
     async def open_project(self, project: str) -> Session | None:
         session = await self.manager.open_project(project)

@@ -5,6 +5,7 @@ It holds no project logic: it shows what `DesktopApp` gives it and turns user co
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal
@@ -13,9 +14,9 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QSplitter,
     QStackedWidget,
     QToolButton,
@@ -23,9 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .. import __version__
 from .server_status import ServerStatus
 from .session_view import SessionView
 from .sidebar import SessionList
+from .welcome_view import WelcomeView
+from .window_shortcuts import WindowShortcuts
 
 _TITLE = "BuildRunner Desktop"
 _STATUS_TITLES = {"failed": "failed", "in_progress": "building", "completed": "completed", "pending": "pending"}
@@ -39,6 +43,7 @@ class MainWindow(QMainWindow):
     remove_requested = Signal(str)
     export_requested = Signal(str, str)  # session_id, file path (.html or .json)
     settings_requested = Signal()
+    demo_requested = Signal()
     close_requested = Signal()
 
     def __init__(self) -> None:
@@ -48,11 +53,14 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.sidebar = SessionList()
         self.views = QStackedWidget()
-        self.empty_page = QLabel(
-            "Open a BuildRunner project folder (Ctrl+O), an alias (Ctrl+Shift+O),\nor drop a folder here."
-        )
-        self.empty_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_page = WelcomeView()
+        self.empty_page.new_project.connect(self.new_project_requested.emit)
+        self.empty_page.open_folder.connect(self._ask_folder)
+        self.empty_page.open_alias.connect(self._ask_alias)
+        self.empty_page.connect_server.connect(self.connect_requested.emit)
+        self.empty_page.try_demo.connect(self.demo_requested.emit)
         self.views.addWidget(self.empty_page)
+        self._folders: dict[str, str] = {}  # where each session comes from: a folder, or "mirror of HOST:PORT"
         self._views: dict[str, SessionView] = {}
         splitter = QSplitter()
         splitter.setObjectName("main-splitter")
@@ -96,6 +104,7 @@ class MainWindow(QMainWindow):
         self, session_id: str, view: SessionView, name: str, status: str, percent: float, folder: str
     ) -> None:
         self._views[session_id] = view
+        self._folders[session_id] = folder
         self.views.addWidget(view)
         self.sidebar.add_session(session_id, name, status, percent, folder)
         self.sidebar.select(session_id)
@@ -108,6 +117,7 @@ class MainWindow(QMainWindow):
 
     def remove_session(self, session_id: str) -> None:
         view = self._views.pop(session_id, None)
+        self._folders.pop(session_id, None)
         self.sidebar.remove_session(session_id)
         if view is not None:
             self.views.removeWidget(view)
@@ -151,21 +161,56 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Remove Project", "Ctrl+W", self._remove_current)
         file_menu.addSeparator()
         self._action(file_menu, "&Export Report…", "Ctrl+E", self._ask_export)
-        self._action(file_menu, "&Settings…", QKeySequence.StandardKey.Preferences, self.settings_requested.emit)
+        # Qt has no Preferences key on Linux and Windows: Ctrl+, everywhere, as the README promises.
+        self._action(file_menu, "&Settings…", "Ctrl+,", self.settings_requested.emit)
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self._action(file_menu, "&Quit", "Ctrl+Q", self.close)
         view_menu = self.menuBar().addMenu("&View")
-        self._action(view_menu, "&Filter", QKeySequence.StandardKey.Find, self._focus_filter)
+        self._action(view_menu, "&Filter", "Ctrl+F", self._focus_filter)
         self._action(view_menu, "&Next Project", "Ctrl+PgDown", lambda: self.sidebar.step(1))
         self._action(view_menu, "&Previous Project", "Ctrl+PgUp", lambda: self.sidebar.step(-1))
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Keyboard Shortcuts", "F1", self._show_shortcuts)
+        self._action(help_menu, "&About BuildRunner Desktop", "", self._show_about)
+        self._window_keys = WindowShortcuts(self, [a.shortcut() for a in self.actions() if not a.shortcut().isEmpty()])
 
-    def _action(self, menu: QMenu, text: str, shortcut, slot) -> QAction:
+    def _action(self, menu: QMenu, text: str, shortcut: str, slot) -> QAction:
         action = QAction(text, self)
         action.setShortcut(QKeySequence(shortcut))
         action.triggered.connect(lambda _checked=False: slot())
         menu.addAction(action)
         self.addAction(action)  # shortcuts work even with the menu bar hidden
         return action
+
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        """(key, what it does) for every command with a key, in menu order."""
+        return [
+            (a.shortcut().toString(QKeySequence.SequenceFormat.NativeText), a.text().replace("&", "").rstrip("…"))
+            for a in self.actions()
+            if not a.shortcut().isEmpty()
+        ]
+
+    def _show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{escape(key)}</b></td><td>{escape(text)}</td></tr>" for key, text in
+                       self.shortcut_table())  # fmt: skip
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard Shortcuts", f"<table cellspacing=6>{rows}</table>",
+                          QMessageBox.StandardButton.Close, self)  # fmt: skip
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _show_about(self) -> None:
+        address = self.server_status.address or "off"
+        text = (
+            f"<h3>BuildRunner Desktop {escape(__version__)}</h3>"
+            "<p>Watch BuildRunner builds live: components, features, checkpoints, documents, logs.</p>"
+            f"<p>Mirror server: {escape(address)}</p>"
+            '<p><a href="https://github.com/DockeryAI/BuildRunner3">BuildRunner on GitHub</a></p>'
+        )
+        box = QMessageBox(QMessageBox.Icon.Information, "About BuildRunner Desktop", text,
+                          QMessageBox.StandardButton.Close, self)  # fmt: skip
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def _ask_folder(self) -> None:
         # open(), not exec(): a nested event loop would stall the asyncio tasks sharing this loop.
@@ -190,6 +235,9 @@ class MainWindow(QMainWindow):
         dialog = QFileDialog(self, "Export report")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilters(["HTML report (*.html)", "JSON (*.json)"])
+        folder = self._folders.get(session_id, "")
+        if Path(folder).is_absolute():  # a local project: start where it is (a mirror's location is no folder)
+            dialog.setDirectory(folder)
         dialog.selectFile(f"{session_id}-report.html")
         dialog.fileSelected.connect(lambda path: self.export_requested.emit(session_id, path))
         dialog.open()

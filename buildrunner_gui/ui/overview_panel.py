@@ -30,7 +30,7 @@ from PySide6.QtGui import (
     QPolygonF,
     QShowEvent,
 )
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 from ..model.activity import ago, duration, local_time
 from ..model.now import WhatNow, what_now
@@ -166,18 +166,21 @@ class OverviewPanel(QWidget):
         header.addWidget(self.name_label, 1)
         header.addWidget(self.connection_label)
         header.addWidget(self.badge)
-        counts = QHBoxLayout()
-        for key, title in (
-            ("features", "Features"),
-            ("components", "Components"),
-            ("tasks", "Tasks completed"),
-            ("files", "Files created"),
-            ("checkpoints", "Checkpoints"),
+        counts = QGridLayout()  # two pairs a row: compact, and narrow enough for a small window
+        for index, (key, title) in enumerate(
+            (
+                ("features", "Features"),
+                ("components", "Components"),
+                ("tasks", "Tasks completed"),
+                ("files", "Files created"),
+                ("checkpoints", "Checkpoints"),
+            )
         ):
-            counts.addWidget(QLabel(title + ":"))
-            counts.addWidget(self.count_labels[key])
-            counts.addSpacing(12)
-        counts.addStretch(1)
+            row, column = divmod(index, 2)
+            counts.addWidget(QLabel(title + ":"), row, column * 2)
+            counts.addWidget(self.count_labels[key], row, column * 2 + 1)
+        counts.setColumnStretch(1, 1)
+        counts.setColumnStretch(3, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.path_label)

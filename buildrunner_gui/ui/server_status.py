@@ -30,6 +30,11 @@ class ServerStatus(QWidget):
         plural = "" if clients == 1 else "s"
         self.label.setText(f"mirror: {address}  ·  {clients} client{plural}")
 
+    @property
+    def address(self) -> str:
+        """The browser address of the mirror server ("" when it is off)."""
+        return self._address
+
     def copy_address(self) -> None:
         if self._address:
             QGuiApplication.clipboard().setText(self._address)
