@@ -130,7 +130,7 @@ def judge_soak(row: Row, samples: list[SoakSample], warmup_s: float) -> None:
     fd_rise = max(s.fds for s in settled[half:]) - max(s.fds for s in settled[:half])
     row.targets.append(f"rss growth {'met' if growth < RSS_GROWTH_TARGET else 'MISSED'}")
     row.note(
-        f"RSS {growth:+.1%} after {warmup_s / 60:.0f} min ({settled[0].rss_mb:.1f} -> {settled[-1].rss_mb:.1f} MB); "
+        f"RSS {growth:+.1%} after {warmup_s / 60:.1f} min ({settled[0].rss_mb:.1f} -> {settled[-1].rss_mb:.1f} MB); "
         f"threads {min(s.threads for s in settled)}-{max(s.threads for s in settled)} "
         f"({'flat' if thread_rise <= 1 else f'rising +{thread_rise}'}); "
         f"fds {min(s.fds for s in settled)}-{max(s.fds for s in settled)} "

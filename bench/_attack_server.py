@@ -251,6 +251,8 @@ class ServerProcess:
         )
         env["BUILDRUNNER_GUI_SETTINGS"] = str(settings)
         env["QT_QPA_PLATFORM"] = "offscreen"
+        # Without DISPLAY the program serves headless instead of opening the window; offscreen Qt never uses it.
+        env.setdefault("DISPLAY", ":attack-offscreen")
         return [sys.executable, "-m", "buildrunner_gui", str(self.project)]
 
     def _wait_ready(self, started: float) -> None:
@@ -273,7 +275,7 @@ class ServerProcess:
 
     def _window_ready(self) -> bool:
         try:
-            answer = http_get(self.port, "/api/build/sessions", self.auth())
+            answer = http_get(self.port, "/api/build/sessions", self.auth(), timeout=2.0)
         except OSError:
             return False
         return answer.status == 200 and self.session_id.encode() in answer.body

@@ -73,9 +73,9 @@ def http_exchange(port: int, request: bytes, timeout: float = 15.0, source: str 
     return _parse_answer(b"".join(chunks), started)
 
 
-def http_get(port: int, path: str, extra: list[tuple[str, str]] | None = None, host: str | None = None) -> HttpAnswer:
-    headers = [("Host", host or f"127.0.0.1:{port}"), *(extra or [])]
-    return http_exchange(port, request_head("GET", path, headers))
+def http_get(port: int, path: str, extra: list[tuple[str, str]] | None = None, timeout: float = 15.0) -> HttpAnswer:
+    headers = [("Host", f"127.0.0.1:{port}"), *(extra or [])]
+    return http_exchange(port, request_head("GET", path, headers), timeout=timeout)
 
 
 def handshake_headers(port: int) -> list[tuple[str, str]]:
