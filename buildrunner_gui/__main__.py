@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     from . import commands
+    from .ports import PortInUseError
     from .project.registry import RegistryError, UnknownProjectError
     from .server.access import TokenRefused
 
@@ -28,11 +29,11 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_self_test()
         if args.command == "status":
-            return commands.status(args.project, args.json)
+            return commands.status(args.project, args.json, args.indent)
         if args.command == "serve":
             if not args.projects and not args.demo:
                 parser.error("serve needs at least one PROJECT, or --demo")
-            if not 0 <= args.port <= 65535:
+            if args.port is not None and not 0 <= args.port <= 65535:
                 parser.error("--port must be between 0 and 65535")
             from .headless import run_serve
 
@@ -62,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UnknownProjectError, TokenRefused) as exc:
         print(f"buildrunner-gui: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, RegistryError) else 2  # an unreadable registry is a runtime failure
+    except PortInUseError as exc:  # a port given with --port (without it, a taken default falls back)
+        print(f"buildrunner-gui: {exc.strerror}; give another --port, or --port 0 for a free one", file=sys.stderr)
+        return 1
     except OSError as exc:
         if args.debug:
             raise
@@ -88,14 +92,19 @@ def _open_default(args) -> int:
 
         return run_window(args.projects, args.demo)
     from .headless import run_serve
+    from .project.registry import resolve_project
+    from .sources.remote import is_stream_url
 
+    for project in args.projects:  # an unknown PROJECT is one line of error, before any word of serving
+        if not is_stream_url(project):
+            resolve_project(project)
     demo = args.demo or not args.projects
     print(
         f"buildrunner-gui: no display; serving {'the demo build' if demo else 'the projects'} headless "
         "(open the browser page printed below; Ctrl+C stops)",
         file=sys.stderr,
     )
-    return run_serve(args.projects, "127.0.0.1", 8765, None, [], 200, demo)
+    return run_serve(args.projects, "127.0.0.1", None, None, [], 200, demo)
 
 
 if __name__ == "__main__":

@@ -1,28 +1,59 @@
-"""Argument parsing for every subcommand (`../shared/spec/cli.md`). Exit codes: 0 ok, 1 failure, 2 bad usage."""
+"""Argument parsing for every subcommand (`../shared/spec/cli.md`). Exit codes: 0 ok, 1 failure, 2 bad usage.
+
+Usage errors are one line on stderr, exit 2, before anything starts: a mistyped command included.
+"""
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
+import sys
+from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
+from .ports import DEFAULT_PORT
+
+PROG = "buildrunner-gui"
+# The window's plain use comes first (cli.md); then the commands.
+USAGE = f"""{PROG} [--demo] [--debug] [PROJECT ...]
+       {PROG} COMMAND [ARGUMENTS ...]   ({PROG} COMMAND --help for each)"""
+WINDOW_HELP = (
+    "With no COMMAND: open the window, monitoring each PROJECT (a folder, a registered alias or a mirror "
+    "URL ws://HOST:PORT/api/build/stream/ID); with none, the last session's projects."
+)
+_COMMAND_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")  # no path separator, dot or scheme: not a path or URL
+_CLOSE = 0.6  # difflib's similarity from which a word reads as a mistyped command ("stauts", "sevre", "stat")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (cli.md: one readable line on stderr, exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="buildrunner-gui",
-        description="BuildRunner Desktop: watch BuildRunner builds live.",
+    parser = Parser(
+        prog=PROG,
+        usage=USAGE,
+        description=f"BuildRunner Desktop: watch BuildRunner builds live. {WINDOW_HELP}",
     )
     parser.add_argument("--version", action="version", version=f"buildrunner-gui {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("--demo", action="store_true", help="monitor a demo project with a simulated build")
     parser.add_argument("--self-test", action="store_true", help="check that this build works, then exit")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", prog=PROG)  # not USAGE in their names
 
     status = commands.add_parser(
         "status", help="print a project's state once and exit", description="Print a project's state once and exit."
     )
     status.add_argument("project", metavar="PROJECT", help="a project folder or a registered alias")
-    status.add_argument("--json", action="store_true", help="print the snapshot object as JSON")
+    status.add_argument("--json", action="store_true", help="print the snapshot object as JSON (one line)")
+    status.add_argument(
+        "--indent", type=_non_negative_int, metavar="N", help="with --json: pretty-print, indented by N spaces"
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -38,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; any other address requires a token)"
     )
-    serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free port)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"port (default {DEFAULT_PORT}, or a free one when that is taken; 0 picks a free port)",
+    )
     serve.add_argument("--token", help="access token (generated and printed when binding beyond loopback)")
     serve.add_argument(
         "--allow-origin",
@@ -110,16 +146,19 @@ def build_parser() -> argparse.ArgumentParser:
 def build_window_parser() -> argparse.ArgumentParser:
     """`buildrunner-gui [PROJECT ...]`: argparse cannot mix free positionals with subcommands, so the window's
     own form has its own parser (chosen when the first positional is not a command)."""
-    parser = argparse.ArgumentParser(
-        prog="buildrunner-gui",
-        description="Open the window on PROJECTs (folders or registered aliases); with none, the last session's.",
-        epilog=f"Commands: {', '.join(command_names())} (buildrunner-gui COMMAND --help).",
+    parser = Parser(
+        prog=PROG,
+        usage=USAGE,
+        description=WINDOW_HELP,
+        epilog=f"Commands: {', '.join(command_names())} ({PROG} COMMAND --help).",
     )
     parser.add_argument("--version", action="version", version=f"buildrunner-gui {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("--demo", action="store_true", help="monitor a demo project with a simulated build")
     parser.add_argument("--self-test", action="store_true", help="check that this build works, then exit")
-    parser.add_argument("projects", nargs="*", metavar="PROJECT", help="project folders or registered aliases")
+    parser.add_argument(
+        "projects", nargs="*", metavar="PROJECT", help="project folders, registered aliases or mirror URLs"
+    )
     parser.set_defaults(command=None)
     return parser
 
@@ -133,14 +172,54 @@ def command_names() -> list[str]:
 
 
 def parse_arguments(argv: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
-    """Pick the command parser or the window parser by the first positional argument."""
+    """Pick the command parser or the window parser by the first positional argument. A first argument that
+    reads as a command word but is no command, folder or alias is a mistyped command: exit 2 at once."""
     first = next((value for value in argv if not value.startswith("-")), None)
-    parser = (
-        build_parser()
-        if first in command_names() or (first is None and any(value in ("-h", "--help") for value in argv))
-        else build_window_parser()
+    commands = command_names()
+    if first in commands or (first is None and any(value in ("-h", "--help") for value in argv)):
+        parser = build_parser()
+    else:
+        if first is not None:
+            refuse_mistyped_command(first, commands)
+        parser = build_window_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "indent", None) is not None and not args.json:
+        Parser(prog=f"{PROG} status").error("--indent goes with --json")
+    return parser, args
+
+
+def refuse_mistyped_command(word: str, commands: list[str]) -> None:
+    """Exit 2 with a "did you mean" when `word` reads as a command word close to a command (a bare word, not
+    a path or URL) and is no folder and no alias. Any other word is a PROJECT, reported when it is opened."""
+    if not _COMMAND_WORD.fullmatch(word):
+        return
+    close = difflib.get_close_matches(word.lower(), commands, n=1, cutoff=_CLOSE)
+    if not close or Path(word).expanduser().is_dir() or _is_known_alias(word):
+        return
+    sys.stderr.write(
+        f"{PROG}: '{word}' is not a command, a project folder or a registered alias; did you mean '{close[0]}'?\n"
     )
-    return parser, parser.parse_args(argv)
+    raise SystemExit(2)
+
+
+def _is_known_alias(word: str) -> bool:
+    """True for a registered alias, and when the registry cannot be read (then `word` may be one of its own)."""
+    from .project.registry import UnknownProjectError, UnreadableRegistryError, resolve_project
+
+    try:
+        resolve_project(word)
+    except UnreadableRegistryError:
+        return True  # it is reported when the project is opened
+    except UnknownProjectError:
+        return False
+    return True
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def _positive_int(text: str) -> int:

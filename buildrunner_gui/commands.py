@@ -8,31 +8,101 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from .model.activity import ago, duration, local_time
+from .model.classify import STATE_DIR
+from .model.now import WhatNow, what_now
 from .project.registry import resolve_project
 
+if TYPE_CHECKING:
+    from .model.store import SessionStore
 
-def status(project: str, as_json: bool) -> int:
+
+STALL_MINUTES = 10.0  # "building" only while the last change is younger than this (formats.md, Activity)
+LINE_SHOWN = 160  # the newest terminal line, clipped to one terminal row or so
+
+
+def open_project(argument: str) -> tuple[Path, str | None]:
+    """A PROJECT argument -> (folder, alias or None), telling on stderr, in one line, what the user may not
+    expect: `.buildrunner/` (or a folder inside it) given for the project, or a project with no `.buildrunner/`
+    yet (it is watched; it may appear later)."""
+    folder, alias = resolve_project(argument)
+    project = project_of_state_dir(folder)
+    if project is not None:
+        _error(f"{folder} is a project's build state; reading the project {project} (give that folder next time)")
+        folder, alias = resolve_project(str(project))
+    if not (folder / STATE_DIR).is_dir():
+        _error(f"{folder} has no {STATE_DIR}/ yet: no build has run there (it is watched; it may appear later)")
+    return folder, alias
+
+
+def project_of_state_dir(folder: Path) -> Path | None:
+    """The project a `.buildrunner/` folder (or one inside it) belongs to; None for any other folder."""
+    for candidate in (folder, *folder.parents):
+        if candidate.name == STATE_DIR:
+            return candidate.parent
+    return None
+
+
+def status(project: str, as_json: bool, indent: int | None = None) -> int:
     from .sources.oneshot import read_once
 
-    folder, alias = resolve_project(project)
-    snapshot = read_once(folder, alias).snapshot()
+    folder, alias = open_project(project)
+    engine = read_once(folder, alias)
+    snapshot = engine.snapshot()
     if as_json:
-        sys.stdout.write(json.dumps(snapshot) + "\n")  # ASCII: lone surrogates stay printable
+        sys.stdout.write(json.dumps(snapshot, indent=indent) + "\n")  # ASCII: lone surrogates stay printable
     else:
-        sys.stdout.write(summary(snapshot))
+        sys.stdout.write(summary(snapshot, glance_lines(engine.store, datetime.now(UTC))))
     return 0
 
 
-def summary(state: dict[str, Any]) -> str:
-    """The readable form of a snapshot, for people at a terminal."""
+def glance_lines(store: SessionStore, now: datetime) -> list[str]:
+    """What the build is doing now (model/now.py): the activity line, the reason it failed, the headline,
+    the phase, the items in progress and the newest terminal line."""
+    glance = what_now(store, now, STALL_MINUTES)
+    lines = [f"activity: {_activity_text(glance, now)}"]
+    if glance.failure is not None:
+        where = "" if glance.failure.where == "terminal" else f" ({glance.failure.where} {glance.failure.ref})"
+        lines.append(f"reason: {_one_line(glance.failure.reason)}{where}")
+    lines.append(f"counts: {glance.headline}")
+    if glance.phase:
+        lines.append(f"phase: {glance.phase}")
+    if glance.current:
+        lines.append(f"current: {glance.current}")
+    if glance.last_line:
+        lines.append(f"newest line: {_one_line(glance.last_line)}")
+    return lines
+
+
+def _activity_text(glance: WhatNow, now: datetime) -> str:
+    text = glance.activity.text
+    if glance.activity.building and glance.span is not None:
+        return f"{text} (for {duration(glance.span)}; last change {ago(glance.last_change, now)})"
+    if glance.last_change is None:
+        return text
+    if glance.activity.word == "idle":
+        return f"{text} ({ago(glance.last_change, now)})"
+    return f"{text} (last change {local_time(glance.last_change, now)}, {ago(glance.last_change, now)})"
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= LINE_SHOWN else line[: LINE_SHOWN - 1] + "…"
+
+
+def summary(state: dict[str, Any], glance: list[str] | None = None) -> str:
+    """The readable form of a snapshot, for people at a terminal; `glance`: the lines of `glance_lines`."""
     progress = state["progress"]
     fs, cs = state["feature_stats"], state["component_stats"]
     lines = [
         f"{state['project']['name']}  ({state['project']['path']})",
         f"status: {state['status']}   progress: {progress['percent']:.1f}%"
         f"   ({progress['completed']}/{progress['total']} completed)",
+        *(glance or []),
         f"features: {fs['total']} total, {fs['completed']} completed, {fs['in_progress']} in progress, "
         f"{fs['pending']} pending, {fs['failed']} failed",
         f"components: {cs['total']} total, {cs['completed']} completed, {cs['in_progress']} in progress, "
@@ -62,8 +132,6 @@ def init(
     alias: str, path: str, name: str | None, description: str | None, prd: str | None, install_buildrunner: bool
 ) -> int:
     """`init ALIAS PATH`: the wizard's initializer, printing each step as it runs and, last, the project folder."""
-    from pathlib import Path
-
     from .project.initializer import (
         ROLLBACK,
         STEP_IDS,
@@ -148,8 +216,6 @@ def _cancel_on_signals(cancel: threading.Event) -> Iterator[None]:
 
 def aliases(action: str | None, alias: str | None) -> int:
     """`aliases [list]` prints `ALIAS  PATH` lines; `aliases remove ALIAS` unregisters (the folder stays)."""
-    from pathlib import Path
-
     from .project import registry
 
     try:

@@ -15,9 +15,10 @@ from pathlib import Path
 import qasync
 from PySide6.QtCore import QCoreApplication
 
+from .commands import open_project
 from .model.session_ids import session_id_for
 from .os_signals import stop_on_signals
-from .project.registry import resolve_project
+from .ports import default_port, start_server
 from .server.access import check_token
 from .server.mirror_server import MirrorServer
 from .sources.remote import RemoteSource, is_stream_url
@@ -28,7 +29,7 @@ from .sources.watcher import ProjectWatcher
 def run_serve(
     projects: list[str],
     host: str,
-    port: int,
+    port: int | None,
     token: str | None,
     allowed_origins: list[str],
     max_clients: int,
@@ -37,7 +38,7 @@ def run_serve(
     # A refused token, bad names and bad URLs fail before anything starts.
     if token is not None:
         check_token(token)
-    folders = [resolve_project(project) for project in projects if not is_stream_url(project)]
+    folders = [open_project(project) for project in projects if not is_stream_url(project)]
     upstreams = [RemoteSource(project) for project in projects if is_stream_url(project)]
     demo_build = None
     if demo:
@@ -52,7 +53,8 @@ def run_serve(
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    server = MirrorServer(host, port, token, allowed_origins, max_clients)
+    # Without --port, a taken default falls back to a free port (cli.md); a port given and taken is an error.
+    server = MirrorServer(host, default_port() if port is None else port, token, allowed_origins, max_clients)
     sources: list[SessionSource] = []
     taken: list[str] = []
     for folder, alias in folders:
@@ -64,7 +66,7 @@ def run_serve(
         sources.append(upstream)
     try:
         with loop:
-            return loop.run_until_complete(_serve(server, sources, demo_build))
+            return loop.run_until_complete(_serve(server, sources, demo_build, fallback=port is None))
     finally:
         for source in sources:
             source.stop()
@@ -72,11 +74,13 @@ def run_serve(
             demo_build.cleanup()
 
 
-async def _serve(server: MirrorServer, sources: list[SessionSource], demo_build) -> int:
+async def _serve(server: MirrorServer, sources: list[SessionSource], demo_build, fallback: bool) -> int:
     stop = asyncio.Event()
     restore = stop_on_signals(stop.set)
     try:
-        await server.start()
+        note = await start_server(server, fallback)
+        if note:
+            print(f"buildrunner-gui: {note}", file=sys.stderr, flush=True)
         local_ready = asyncio.Event()
         waiting = [source for source in sources if source.is_local]
 

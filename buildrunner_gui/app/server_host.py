@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from ..ports import default_port, start_server
 from ..server.mirror_server import MirrorServer
 from ..settings import Preferences
 from ..sources.source import SessionSource
@@ -15,12 +16,15 @@ class ServerHost:
     def __init__(self) -> None:
         self.server: MirrorServer | None = None
         self.error = ""
+        self.note = ""  # "port 8765 was taken; serving on N" while it is
         self._sources: dict[str, SessionSource] = {}
 
     async def start(self, preferences: Preferences) -> None:
+        self.note = ""
         try:  # an empty token setting means "none" (so generated beyond loopback); a short one is refused
             server = MirrorServer(preferences.host, preferences.port, preferences.token or None)
-            await server.start()
+            # The default port, taken (a second window, a `serve`), falls back to a free one; a chosen one does not.
+            self.note = await start_server(server, fallback=preferences.port == default_port())
         except ValueError as exc:
             self.error = f"mirror server not started: {exc}"
             log.warning(self.error)
@@ -30,6 +34,8 @@ class ServerHost:
             log.warning(self.error)
             return
         self.server, self.error = server, ""
+        if self.note:
+            log.warning("mirror server: %s", self.note)
         for source in self._sources.values():
             server.add_session(source)
 
@@ -53,4 +59,4 @@ class ServerHost:
         """(browser page URL or None, clients, note) for the status bar."""
         if self.server is None:
             return None, 0, self.error or "mirror server off"
-        return self.server.page_url(), self.server.client_count(), ""
+        return self.server.page_url(), self.server.client_count(), self.note
