@@ -16,6 +16,7 @@ from _attack_wire import RawWebSocket
 
 STALL_CLOSE = 1013
 STALL_LIMIT_S = 30.0
+CLOSE_SLACK_S = 3.0  # the server checks once a second; the suite notices within a quarter second
 SMALL_RECEIVE_BUFFER = 4096
 ATTACK_RATE = 90.0  # messages a second: just under the protocol's limit of 100
 
@@ -77,15 +78,17 @@ def describe_close(code: int | None, after: float, gone: bool) -> str:
 
 
 def judge_stall_close(row: Row, cfg: Config, code: int | None, after: float, gone: bool) -> None:
-    """1013 within ~31 s is checked in the long profile; the short one reports what it saw."""
+    """The long profile checks the close with 1013 (a failure if it does not come) and reports whether it came
+    within ~31 s (a timing target); the short one only reports what it saw."""
     text = describe_close(code, after, gone)
     if not cfg.profile.stall_close_expected:
         row.note(f"{text} (info: the 30 s stall rule is beyond the short run)")
         return
-    if code == STALL_CLOSE and after <= STALL_LIMIT_S + 8:
-        row.note(text)
-    else:
-        row.fail(f"expected close {STALL_CLOSE} within ~31 s: {text}")
+    if code != STALL_CLOSE:
+        row.fail(f"expected close {STALL_CLOSE}: {text}")
+        return
+    row.note(text)
+    row.targets.append(f"close by ~31 s {'met' if after <= STALL_LIMIT_S + CLOSE_SLACK_S else 'MISSED'}")
 
 
 # ---------------------------------------------------------------------------- 2

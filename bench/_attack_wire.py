@@ -189,7 +189,8 @@ class RawWebSocket:
         return self._parse(keep_text)
 
     def read_some(self, size: int) -> int:
-        """Read at most `size` bytes and discard them (a slow reader); returns how many were read."""
+        """Read at most `size` bytes (a slow reader); they are parsed, so frame boundaries stay known for a
+        later `drain_until_closed`. Returns how many were read."""
         try:
             chunk = self.sock.recv(size)
         except BlockingIOError:
@@ -200,6 +201,8 @@ class RawWebSocket:
         if not chunk:
             self.gone = True
         self.bytes_in += len(chunk)
+        self.buffer += chunk
+        self._parse(keep_text=False)
         return len(chunk)
 
     def _parse(self, keep_text: bool) -> list[bytes]:
