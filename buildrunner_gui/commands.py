@@ -25,17 +25,17 @@ STALL_MINUTES = 10.0  # "building" only while the last change is younger than th
 LINE_SHOWN = 160  # the newest terminal line, clipped to one terminal row or so
 
 
-def open_project(argument: str) -> tuple[Path, str | None]:
+def open_project(argument: str, watched: bool = False) -> tuple[Path, str | None]:
     """A PROJECT argument -> (folder, alias or None), telling on stderr, in one line, what the user may not
     expect: `.buildrunner/` (or a folder inside it) given for the project, or a project with no `.buildrunner/`
-    yet (it is watched; it may appear later)."""
+    yet (`watched`: it is picked up when it appears)."""
     folder, alias = resolve_project(argument)
     project = project_of_state_dir(folder)
     if project is not None:
         _error(f"{folder} is a project's build state; reading the project {project} (give that folder next time)")
         folder, alias = resolve_project(str(project))
     if not (folder / STATE_DIR).is_dir():
-        _error(f"{folder} has no {STATE_DIR}/ yet: no build has run there (it is watched; it may appear later)")
+        _error(f"{folder} has no {STATE_DIR}/ yet: no build has run there" + ("; watching for it" if watched else ""))
     return folder, alias
 
 

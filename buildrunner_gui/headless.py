@@ -38,7 +38,7 @@ def run_serve(
     # A refused token, bad names and bad URLs fail before anything starts.
     if token is not None:
         check_token(token)
-    folders = [open_project(project) for project in projects if not is_stream_url(project)]
+    folders = [open_project(project, watched=True) for project in projects if not is_stream_url(project)]
     upstreams = [RemoteSource(project) for project in projects if is_stream_url(project)]
     demo_build = None
     if demo:

@@ -161,7 +161,7 @@ def test_status_on_a_folder_without_state_says_so_on_stderr(tmp_path):
     result = run("status", str(project))
     assert result.returncode == 0
     assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith(f"buildrunner-gui: {project} has no .buildrunner/ yet")
+    assert result.stderr == f"buildrunner-gui: {project} has no .buildrunner/ yet: no build has run there\n"
     assert "status: pending" in result.stdout
     as_json = run("status", str(project), "--json")
     assert as_json.stderr == result.stderr and json.loads(as_json.stdout)["status"] == "pending"

@@ -116,7 +116,9 @@ def test_serve_on_a_taken_default_port_falls_back_and_says_so(sample_project: Pa
     assert port != taken
     assert serving == f"serving ws://127.0.0.1:{port}/api/build/stream/br3-sample"
     assert serve.code == 0
-    assert f"buildrunner-gui: {bare} has no .buildrunner/ yet" in "\n".join(serve.err.seen)
+    assert (
+        f"buildrunner-gui: {bare} has no .buildrunner/ yet: no build has run there; watching for it" in serve.err.seen
+    )
     assert not any("Traceback" in line for line in serve.err.seen)
 
 
