@@ -178,11 +178,14 @@ class AccessPolicy:
             origins.add(f"http://{request_host}")
         return origins
 
-    def check(self, path: str, headers: Headers, remote_address: RemoteAddress = None) -> tuple[int, str] | None:
+    def check(
+        self, path: str, headers: Headers, remote_address: RemoteAddress = None, need_token: bool = True
+    ) -> tuple[int, str] | None:
         """None if the request may proceed, else (HTTP status, one-line reason).
 
         `remote_address` (the connection's, as websockets gives it) counts wrong tokens per client: while
         `penalty_seconds` is not over for a client, a token it offers is not compared at all (429).
+        `need_token=False` is for a CORS preflight, which a browser sends without credentials.
         """
         for name in SINGLE_VALUED_HEADERS:
             if len(headers.get_all(name)) > 1:
@@ -195,7 +198,7 @@ class AccessPolicy:
             origin = origin.rstrip("/")
             if origin not in self.allowed_origins and origin not in self.own_origins(headers.get("Host")):
                 return 403, f"origin {origin} is not allowed"
-        if self.token is None:
+        if self.token is None or not need_token:
             return None
         offered = _offered_tokens(path, headers)
         if offered:  # a guess: judged and counted in one step, so parallel requests cannot slip between

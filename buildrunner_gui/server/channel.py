@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
@@ -41,8 +41,16 @@ WantStatus = Callable[["ClientChannel"], None]  # ask the session for a fresh `s
 
 
 class ClientChannel:
-    def __init__(self, connection: ServerConnection, client_id: str, session_id: str, want_status: WantStatus) -> None:
+    def __init__(
+        self,
+        connection: ServerConnection,
+        client_id: str,
+        session_id: str,
+        want_status: WantStatus,
+        dialect: str = "v1",
+    ) -> None:
         self.connection = connection
+        self.dialect = dialect  # "v1", or "br3" for BuildRunner 3's own web client (protocol.md, Dialects)
         self.client_id = client_id
         self.session_id = session_id
         self.topics: frozenset[str] = TOPICS
@@ -79,8 +87,10 @@ class ClientChannel:
         self.awaiting_status = True
         self._want_status(self)
 
-    def deliver_status(self, frame: str, seq: int, greeting: str | None = None) -> None:
-        """The session's shared `status` frame at `seq`; `greeting` is the `connection` frame to send first."""
+    def deliver_status(self, frames: Sequence[str], seq: int, greeting: str | None = None) -> None:
+        """The session's state at `seq` in this client's dialect, shared by every client of it: one `status`
+        frame (v1), or one update per item and a `build_progress` (br3); `greeting` is the `connection` frame
+        to send first."""
         self.awaiting_status = False
         self.floor_seq = max(self.floor_seq, seq)
         if greeting is not None:
@@ -95,7 +105,8 @@ class ClientChannel:
             self._drop_queue()
             for what, queued in kept:
                 self._push(queued, what)
-        self._push(frame, STATUS)
+        for frame in frames:
+            self._push(frame, STATUS)
 
     def offer_event(self, event: EventFrame) -> None:
         """An event for everyone on this session; its frame is shared by all clients."""
@@ -105,7 +116,11 @@ class ClientChannel:
             self.lagging = True  # drop events from here on; a fresh status replaces them once drained
             self._wake.set()  # the sender waits for the socket to drain, then asks for the status
             return
-        self._push(event.frame, EVENT)
+        if self.dialect == "v1":
+            self._push(event.frame, EVENT)
+            return
+        for frame in event.br3:
+            self._push(frame, EVENT)
 
     def restart_from(self, events: Iterable[EventFrame], floor_seq: int) -> None:
         """Resume: forget queued events (a queued status and answers stay), then send the events after the
@@ -118,7 +133,8 @@ class ClientChannel:
         topics = self.topics
         for event in events:
             if event.seq > floor and event.topic in topics:
-                self._push(event.frame, EVENT)
+                for frame in (event.frame,) if self.dialect == "v1" else event.br3:
+                    self._push(frame, EVENT)
         self.floor_seq = floor
 
     def _push(self, frame: str, what: str) -> None:

@@ -18,7 +18,8 @@ REPLAY_BYTES = 8 * 1024 * 1024
 class EventFrame:
     seq: int
     topic: str
-    frame: str
+    frame: str  # v1
+    br3: tuple[str, ...] = ()  # the br3 dialect's frames for it, when a br3 client is connected
 
 
 class FrameReplay:

@@ -18,8 +18,11 @@ from importlib import resources
 from typing import Any, Protocol
 
 from ..model.messages import Message
+from ..model.snapshot_frame import encode
 from ..model.store import SessionStore
+from . import br3_dialect
 from .access import AccessPolicy
+from .br3_dialect import DIALECTS
 from .loop_thread import LoopThread
 from .mailbox import Mailbox
 from .stream_server import STREAM_PREFIX, StreamServer
@@ -47,7 +50,11 @@ class MirrorServer:
         token: str | None = None,
         allowed_origins: Iterable[str] = (),
         max_clients: int = 200,
+        dialect: str = "v1",
     ) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r} (expected one of {', '.join(DIALECTS)})")
+        self.dialect = dialect
         self.host = host
         self.requested_port = port
         self.max_clients = max_clients
@@ -88,7 +95,15 @@ class MirrorServer:
         thread.start()
         to_owner = Mailbox(asyncio.get_running_loop())
         core = self.core_class(
-            self.access, self.host, self.requested_port, self.max_clients, self._page, self, to_owner, thread.mailbox
+            self.access,
+            self.host,
+            self.requested_port,
+            self.max_clients,
+            self._page,
+            self,
+            to_owner,
+            thread.mailbox,
+            self.dialect,
         )
         try:
             self.access.port = await thread.run(core.start())
@@ -144,15 +159,25 @@ class MirrorServer:
 
     # ---------------------------------------------------------------- answers from the stores (owner's thread)
 
-    def status_frame(self, session_id: str) -> tuple[str, int] | None:
+    def status_frames(self, session_id: str, dialect: str) -> tuple[list[str], int] | None:
+        """The session's state for a client that joins: its `status` frame (v1; once per seq, in the store), or
+        the br3 dialect's catch-up updates."""
         source = self.sessions.get(session_id)
         if source is None:
             return None
-        return source.store.status_frame(), source.store.seq
+        store = source.store
+        if dialect == "v1":
+            return [store.status_frame()], store.seq
+        common = store.control("build_progress")  # the common fields; catch_up gives each message its type
+        return [encode(message) for message in br3_dialect.catch_up(store.snapshot(), common)], store.seq
 
-    def snapshot_body(self, session_id: str) -> bytes | None:
+    def snapshot_body(self, session_id: str, dialect: str = "v1") -> bytes | None:
         source = self.sessions.get(session_id)
-        return None if source is None else json.dumps(source.store.snapshot()).encode()
+        if source is None:
+            return None
+        snapshot = source.store.snapshot()
+        body = snapshot if dialect == "v1" else br3_dialect.status_body(snapshot, session_id)
+        return json.dumps(body).encode()
 
     def session_rows(self) -> list[dict[str, Any]]:
         return [_session_row(session_id, source.store) for session_id, source in self.sessions.items()]

@@ -1,9 +1,10 @@
 """One session as the server's thread knows it: its clients, its position, its replay and its `status` frame.
 
 The session's store lives on its owner's thread (the GUI thread in the window) and is never touched here. The
-owner hands over each batch of events (encoded here, once for every client) and, when asked, the store's
-encoded `status` frame. Both arrive through one ordered mailbox, so every event a `status` frame contains
-arrived before it: a client waiting for a status can ignore events until it comes, and lose nothing.
+owner hands over each batch of events (encoded here, once for every client of a dialect) and, when asked, the
+store's state encoded for a dialect: the `status` frame (v1), or the br3 dialect's catch-up updates. Both arrive
+through one ordered mailbox, so every event that state contains arrived before it: a client waiting for it can
+ignore events until it comes, and lose nothing.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from ..model.clock import utc_now_iso
 from ..model.messages import EVENT_TOPICS, PROTOCOL_VERSION, Message
 from ..model.snapshot_frame import MAX_STATUS_BYTES, encode
 from . import channel as channel_rules
+from .br3_dialect import DIALECTS, translate
 from .channel import ClientChannel
 from .frame_replay import EventFrame, FrameReplay
 
-AskStatus = Callable[[str], None]  # ask the owner for this session's status frame (it calls `status_ready`)
+AskStatus = Callable[[str, str], None]  # ask the owner for a session's state in a dialect (it calls `status_ready`)
 
 
 class ServedSession:
@@ -30,41 +32,46 @@ class ServedSession:
         self.channels: set[ClientChannel] = set()
         self.replay = FrameReplay()
         self._ask_status = ask_status
-        self._status: tuple[str, int] | None = None  # the newest status frame received, and its seq
-        self._waiting: list[ClientChannel] = []
-        self._asked = False
+        # Per dialect: the newest state frames received and their seq, who waits for them, whether they are asked.
+        self._status: dict[str, tuple[list[str], int]] = {}
+        self._waiting: dict[str, list[ClientChannel]] = {dialect: [] for dialect in DIALECTS}
+        self._asked: set[str] = set()
 
     # ---------------------------------------------------------------- from the owner (in order)
 
     def publish(self, batch: list[Message]) -> None:
         channels = self.channels
+        br3 = any(channel.dialect == "br3" for channel in channels)  # translated only while someone reads it
         for message in batch:
-            event = EventFrame(message["seq"], EVENT_TOPICS[message["type"]], encode(message))
+            frames = tuple(encode(m) for m in translate(message)) if br3 else ()
+            event = EventFrame(message["seq"], EVENT_TOPICS[message["type"]], encode(message), frames)
             self.seq = max(self.seq, event.seq)
             self.replay.add(event)
             for channel in channels:
                 channel.offer_event(event)
 
-    def status_ready(self, frame: str, seq: int) -> None:
-        self._status = (frame, seq)
-        self.seq = max(self.seq, seq)  # a big batch may still be on its way: its events are in this frame
-        self._asked = False
-        waiting, self._waiting = self._waiting, []
+    def status_ready(self, dialect: str, frames: list[str], seq: int) -> None:
+        self._status[dialect] = (frames, seq)
+        self.seq = max(self.seq, seq)  # a big batch may still be on its way: its events are in these frames
+        self._asked.discard(dialect)
+        waiting, self._waiting[dialect] = self._waiting[dialect], []
         for channel in waiting:
             if channel in self.channels:
-                self._deliver(channel, frame, seq)
+                self._deliver(channel, frames, seq)
 
     # ---------------------------------------------------------------- for its clients
 
     def want_status(self, channel: ClientChannel) -> None:
-        """Give `channel` the current status frame: now if the newest one is current, else once it arrives."""
-        if self._status is not None and self._status[1] >= self.seq:
-            self._deliver(channel, *self._status)
+        """Give `channel` the current state in its dialect: now if the newest is current, else once it arrives."""
+        dialect = channel.dialect
+        known = self._status.get(dialect)
+        if known is not None and known[1] >= self.seq:
+            self._deliver(channel, *known)
             return
-        self._waiting.append(channel)
-        if not self._asked:
-            self._asked = True
-            self._ask_status(self.session_id)
+        self._waiting[dialect].append(channel)
+        if dialect not in self._asked:
+            self._asked.add(dialect)
+            self._ask_status(self.session_id, dialect)
 
     def resume(self, channel: ClientChannel, epoch: str, last_seq: int) -> None:
         """Exactly the events after `last_seq` when they are kept and fit the client's budget; else a status."""
@@ -92,7 +99,7 @@ class ServedSession:
         message.update(body)
         return encode(message)
 
-    def _deliver(self, channel: ClientChannel, frame: str, seq: int) -> None:
+    def _deliver(self, channel: ClientChannel, frames: list[str], seq: int) -> None:
         greeting = None
         if not channel.greeted:
             greeting = self.control(
@@ -101,6 +108,6 @@ class ServedSession:
                 client_id=channel.client_id,
                 server_version=__version__,
                 protocol_version=PROTOCOL_VERSION,
-                max_frame=max(MAX_STATUS_BYTES, len(frame)),
+                max_frame=max([MAX_STATUS_BYTES, *(len(frame) for frame in frames)]),
             )
-        channel.deliver_status(frame, seq, greeting)
+        channel.deliver_status(frames, seq, greeting)

@@ -13,18 +13,21 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from .. import __version__
 from ..model.messages import Message
+from . import cors
 from . import http_replies as reply
 from .access import AccessPolicy
+from .br3_dialect import V1_SUBPROTOCOL
 from .channel import ClientChannel
 from .client_input import BadInput, Ping, RequestStatus, Resume, Subscribe, read_client_message
 from .mailbox import Mailbox
@@ -46,9 +49,9 @@ T = TypeVar("T")
 class OwnerReads(Protocol):
     """What the server asks of the stores' owner; each runs on the owner's thread."""
 
-    def status_frame(self, session_id: str) -> tuple[str, int] | None: ...
+    def status_frames(self, session_id: str, dialect: str) -> tuple[list[str], int] | None: ...
 
-    def snapshot_body(self, session_id: str) -> bytes | None: ...
+    def snapshot_body(self, session_id: str, dialect: str) -> bytes | None: ...
 
     def session_rows(self) -> list[dict[str, Any]]: ...
 
@@ -64,8 +67,10 @@ class StreamServer:
         reads: OwnerReads,
         to_owner: Mailbox,
         to_self: Mailbox,
+        dialect: str = "v1",
     ) -> None:
         self.access = access
+        self.dialect = dialect  # what clients that do not ask for v1 get (protocol.md, Dialects)
         self.host = host
         self.requested_port = port
         self.max_clients = max_clients
@@ -98,6 +103,7 @@ class StreamServer:
             max_queue=32,
             server_header=f"buildrunner-gui/{__version__}",
             create_connection=BodyRefusingConnection,
+            select_subprotocol=_v1_if_asked,
         )
         port: int = self._server.sockets[0].getsockname()[1]
         self._housekeeping = asyncio.get_running_loop().create_task(self._close_stalled_clients())
@@ -139,18 +145,18 @@ class StreamServer:
         if served is not None:
             served.publish(batch)
 
-    def _ask_status(self, session_id: str) -> None:
-        self._to_owner.post(self._status_on_owner, session_id)
+    def _ask_status(self, session_id: str, dialect: str) -> None:
+        self._to_owner.post(self._status_on_owner, session_id, dialect)
 
-    def _status_on_owner(self, session_id: str) -> None:  # the owner's thread
-        found = self._reads.status_frame(session_id)
+    def _status_on_owner(self, session_id: str, dialect: str) -> None:  # the owner's thread
+        found = self._reads.status_frames(session_id, dialect)
         if found is not None:
-            self._to_self.post(self._status_ready, session_id, *found)
+            self._to_self.post(self._status_ready, session_id, dialect, *found)
 
-    def _status_ready(self, session_id: str, frame: str, seq: int) -> None:
+    def _status_ready(self, session_id: str, dialect: str, frames: list[str], seq: int) -> None:
         served = self.sessions.get(session_id)
         if served is not None:
-            served.status_ready(frame, seq)
+            served.status_ready(dialect, frames, seq)
 
     async def _on_owner(self, read: Callable[[], T]) -> T:
         """The result of `read()`, run on the owner's thread."""
@@ -176,8 +182,27 @@ class StreamServer:
     # ---------------------------------------------------------------- HTTP and handshake
 
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if getattr(request, "method", "GET") != "GET":  # read-only: nothing here accepts a body
+        method = getattr(request, "method", "GET")
+        if method == "OPTIONS":
+            return self._preflight(request)
+        if method != "GET":  # read-only: nothing here accepts a body
             return reply.method_not_allowed()
+        answer = await self._answer_get(connection, request)
+        if answer is not None and answer.status_code < 400:  # every check passed: the headers are single-valued
+            origin = request.headers.get("Origin")
+            if origin is not None:
+                cors.allow(answer, origin)  # an allowed origin: a page there may read the answer
+        return answer
+
+    def _preflight(self, request: Request) -> Response:
+        """CORS preflight (protocol.md, Access): 204 for an allowed origin, else 403; no token is asked."""
+        refusal = self.access.check(request.path, request.headers, None, need_token=False)
+        origin = request.headers.get("Origin")
+        if refusal is not None or origin is None:
+            return reply.text(*(refusal or (403, "a preflight needs an Origin")))
+        return cors.preflight(origin)
+
+    async def _answer_get(self, connection: ServerConnection, request: Request) -> Response | None:
         address = connection.remote_address
         penalty = self.access.penalty_seconds(address)
         if penalty > 0:  # repeated wrong tokens from this client: it waits (its connection only) before any answer
@@ -208,7 +233,8 @@ class StreamServer:
             return reply.json_reply(200, rows)
         if path.startswith(STATUS_PREFIX):
             session_id = path[len(STATUS_PREFIX) :]
-            body = await self._on_owner(lambda: self._reads.snapshot_body(session_id))
+            dialect = "v1" if parse_qs(urlsplit(request.path).query).get("v") == ["1"] else self.dialect
+            body = await self._on_owner(lambda: self._reads.snapshot_body(session_id, dialect))
             return reply.text(404, "unknown session") if body is None else reply.encoded_json(200, body)
         return reply.text(404, "not found")
 
@@ -221,7 +247,8 @@ class StreamServer:
         if served is None:  # removed between handshake and here
             await connection.close(1001, "session removed")
             return
-        channel = ClientChannel(connection, f"c{next(self._client_numbers)}", session_id, served.want_status)
+        dialect = "v1" if connection.subprotocol == V1_SUBPROTOCOL else self.dialect
+        channel = ClientChannel(connection, f"c{next(self._client_numbers)}", session_id, served.want_status, dialect)
         self._joined(served, channel)
         try:
             channel.request_status()  # `connection` then `status` go out together once the frame is here
@@ -270,6 +297,8 @@ class StreamServer:
             served.resume(channel, request.epoch, request.last_seq)
         elif isinstance(request, BadInput):
             error = {"error_message": request.message, "error_type": request.error_type}
+            if channel.dialect == "br3":
+                error["message"] = request.message  # v1 error answers, with what BuildRunner's client reads
             channel.send_answer(served.control("error", **error, file_path=None, traceback=None))
 
     def _spawn(self, coroutine: Any) -> None:
@@ -286,3 +315,9 @@ class StreamServer:
                     log.info("closing stalled client %s", channel.client_id)
                     self._left(served, channel)
                     self._spawn(channel.close_stalled())
+
+
+def _v1_if_asked(_connection: ServerConnection, offered: Sequence[str]) -> Subprotocol | None:
+    """`buildrunner.v1` when a client asks for it (it then gets v1, whatever the dialect); any other client,
+    with or without subprotocols of its own, is served in the server's dialect."""
+    return Subprotocol(V1_SUBPROTOCOL) if V1_SUBPROTOCOL in offered else None
