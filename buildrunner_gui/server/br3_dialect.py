@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..model.clock import parse_iso
 from ..model.messages import Message
 
 DIALECTS = ("v1", "br3")
@@ -70,8 +71,21 @@ def status_body(snapshot: Mapping[str, Any], session_id: str) -> dict[str, Any]:
     features = [_item(feature_fields(item), item) for item in snapshot["features"]]
     project = snapshot.get("project") or {}
     checkpoints = snapshot.get("checkpoints") or []
+    start = checkpoints[0]["timestamp"] if checkpoints else snapshot.get("last_change")
+    current = (_first_in_progress(snapshot["components"]), _first_in_progress(snapshot["features"]))
+    moment = parse_iso(start)
+    # Beyond protocol.md, the names BuildRunner's page itself reads (its header and its timer, in ms).
+    camel = {
+        "projectName": str(project.get("name") or ""),
+        "projectAlias": str(project.get("alias") or ""),
+        "projectPath": str(project.get("path") or ""),
+        "startTime": round(moment.timestamp() * 1000) if moment is not None else None,
+        "currentComponent": current[0],
+        "currentFeature": current[1],
+    }
     return {
         **snapshot,
+        **camel,
         "status": build_status(snapshot["status"]),
         "progress": {**snapshot["progress"], "status": build_status(snapshot["progress"]["status"])},
         "components": components,
@@ -80,9 +94,9 @@ def status_body(snapshot: Mapping[str, Any], session_id: str) -> dict[str, Any]:
         "project_name": str(project.get("name") or ""),
         "project_alias": str(project.get("alias") or ""),
         "project_path": str(project.get("path") or ""),
-        "start_time": checkpoints[0]["timestamp"] if checkpoints else snapshot.get("last_change"),
-        "current_component": _first_in_progress(snapshot["components"]),
-        "current_feature": _first_in_progress(snapshot["features"]),
+        "start_time": start,
+        "current_component": current[0],
+        "current_feature": current[1],
     }
 
 

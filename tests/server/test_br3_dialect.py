@@ -90,6 +90,7 @@ def test_the_status_route_body_and_lists_never_null(sample_project: Path):
     body = br3.status_body(snapshot, "br3-sample")
     assert body["id"] == "br3-sample" and body["project_name"] == snapshot["project"]["name"]
     assert body["start_time"] == snapshot["checkpoints"][0]["timestamp"]
+    assert body["projectName"] == body["project_name"] and isinstance(body["startTime"], int)  # what its page reads
     assert body["status"] in ("initializing", "running", "completed", "error")
     for component in body["components"]:
         assert isinstance(component["files"], list) and isinstance(component["dependencies"], list)
