@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.allow_origin,
                 args.max_clients,
                 args.demo,
+                args.dialect,
             )
         if args.command == "mirror":
             if not _has_display():

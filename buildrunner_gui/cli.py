@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="an extra browser origin allowed to connect (repeatable)",
     )
     serve.add_argument("--max-clients", type=_positive_int, default=200, help="most clients at once (default 200)")
+    serve.add_argument(
+        "--dialect",
+        choices=("v1", "br3"),
+        default="v1",
+        help="br3: serve BuildRunner 3's own web client its field names and words (clients asking for "
+        "buildrunner.v1 still get v1)",
+    )
     serve.add_argument("--demo", action="store_true", help="also serve a demo project with a simulated build")
 
     mirror = commands.add_parser(

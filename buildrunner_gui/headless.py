@@ -34,6 +34,7 @@ def run_serve(
     allowed_origins: list[str],
     max_clients: int,
     demo: bool,
+    dialect: str = "v1",
 ) -> int:
     # A refused token, bad names and bad URLs fail before anything starts.
     if token is not None:
@@ -54,7 +55,9 @@ def run_serve(
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     # Without --port, a taken default falls back to a free port (cli.md); a port given and taken is an error.
-    server = MirrorServer(host, default_port() if port is None else port, token, allowed_origins, max_clients)
+    server = MirrorServer(
+        host, default_port() if port is None else port, token, allowed_origins, max_clients, dialect=dialect
+    )
     sources: list[SessionSource] = []
     taken: list[str] = []
     for folder, alias in folders:

@@ -22,6 +22,7 @@ class Preferences:
     host: str = "127.0.0.1"
     port: int = 8765
     token: str = ""
+    serve_br3: bool = False  # the br3 dialect for BuildRunner 3's own web client (protocol.md, Dialects)
     notify_started: bool = True
     notify_completed: bool = True
     notify_failed: bool = True

@@ -197,7 +197,7 @@ class DesktopApp(QObject):
         if url is None:
             self.window.server_status.show_server(None, note=note)
         else:
-            self.window.server_status.show_server(url, clients)
+            self.window.server_status.show_server(url, clients, note)
 
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.preferences, self.window)
@@ -206,12 +206,11 @@ class DesktopApp(QObject):
 
     async def apply_preferences(self, preferences: Preferences) -> None:
         before = self.preferences
-        server_changed = (preferences.server_enabled, preferences.host, preferences.port, preferences.token) != (
-            before.server_enabled,
-            before.host,
-            before.port,
-            before.token,
-        )
+
+        def served(p: Preferences) -> tuple[object, ...]:
+            return p.server_enabled, p.host, p.port, p.token, p.serve_br3
+
+        server_changed = served(preferences) != served(before)
         self.preferences = preferences
         self.settings.save_preferences(preferences)
         self.manager.set_stall_minutes(preferences.stall_minutes)

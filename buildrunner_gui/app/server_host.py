@@ -22,7 +22,8 @@ class ServerHost:
     async def start(self, preferences: Preferences) -> None:
         self.note = ""
         try:  # an empty token setting means "none" (so generated beyond loopback); a short one is refused
-            server = MirrorServer(preferences.host, preferences.port, preferences.token or None)
+            dialect = "br3" if preferences.serve_br3 else "v1"
+            server = MirrorServer(preferences.host, preferences.port, preferences.token or None, dialect=dialect)
             # The default port, taken (a second window, a `serve`), falls back to a free one; a chosen one does not.
             self.note = await start_server(server, fallback=preferences.port == default_port())
         except ValueError as exc:

@@ -28,7 +28,8 @@ class ServerStatus(QWidget):
             self.label.setText(note or "mirror server off")
             return
         plural = "" if clients == 1 else "s"
-        self.label.setText(f"mirror: {address}  ·  {clients} client{plural}")
+        aside = f"  ·  {note}" if note else ""  # e.g. the default port was taken and another one serves
+        self.label.setText(f"mirror: {address}  ·  {clients} client{plural}{aside}")
 
     @property
     def address(self) -> str:

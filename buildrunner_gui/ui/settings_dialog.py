@@ -43,6 +43,12 @@ class SettingsDialog(QDialog):
         server_form.addRow("Host:", self.host)
         server_form.addRow("Port:", self.port)
         server_form.addRow("Token:", self.token)
+        self.serve_br3 = QCheckBox("Serve BuildRunner 3 web clients (its own field names and words)")
+        self.serve_br3.setToolTip(
+            "BuildRunner 3's build monitor page reads its own dialect; this app's page and mirrors still get theirs"
+        )
+        self.serve_br3.setChecked(preferences.serve_br3)
+        server_form.addRow(self.serve_br3)
 
         self.notify = {
             kind: QCheckBox(label)
@@ -79,6 +85,7 @@ class SettingsDialog(QDialog):
         return replace(
             self._preferences,
             server_enabled=self.server_enabled.isChecked(),
+            serve_br3=self.serve_br3.isChecked(),
             host=self.host.text().strip() or "127.0.0.1",
             port=self.port.value(),
             token=self.token.text().strip(),

@@ -96,3 +96,11 @@ def test_the_command_keys_win_on_a_real_x_server(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "11 passed" in result.stdout
+
+
+def test_the_status_bar_shows_a_server_note_beside_its_address(window):
+    window.server_status.show_server("http://127.0.0.1:40123/", 2, "port 8765 was taken; serving on 40123")
+    assert window.server_status.label.text() == (
+        "mirror: http://127.0.0.1:40123/  ·  2 clients  ·  port 8765 was taken; serving on 40123"
+    )
+    assert window.server_status.address == "http://127.0.0.1:40123/"
