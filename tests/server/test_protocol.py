@@ -242,8 +242,8 @@ def test_http_routes(run, project, sample_project):
             assert rows[1] == {
                 "session_id": "br3-sample",
                 "name": "BuildRunner3",
-                "status": "in_progress",
-                "percent": 99.1,
+                "status": "completed",  # formats.md: its complete features count 100, whatever they carry
+                "percent": 100.0,
                 "clients": 0,
                 "live": True,
             }

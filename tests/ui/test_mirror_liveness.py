@@ -4,6 +4,7 @@ over every panel, window title and tray; and no alert fires from what it shows w
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -33,6 +34,9 @@ async def serve(project: Path, port: int = 0) -> tuple[MirrorServer, ProjectWatc
 
 def test_the_window_marks_a_mirror_stale_while_its_server_is_gone(run, sample_project, tmp_path, monkeypatch):
     monkeypatch.setattr(remote_module, "BACKOFF_START", 0.2)
+    # A build under way (formats.md rule 3), so that silence could mean a stall.
+    checkpoint = sample_project / ".buildrunner" / "checkpoints" / "zz_more.json"
+    checkpoint.write_text(json.dumps({"id": "zz_more", "phase": "build_5_more", "completion": 60}))
 
     async def scenario():
         server, watcher = await serve(sample_project)

@@ -47,7 +47,7 @@ def test_opens_a_project_and_every_panel_follows_the_files(run, sample_project, 
             assert desktop.window.sidebar.count() == 1
             assert view.features.model.rowCount() == 17
             assert view.components.model.rowCount() == 91
-            assert session.percent == 99.1
+            assert session.percent == 100.0
 
             write_checkpoint(
                 sample_project,
@@ -204,7 +204,7 @@ def test_export_report_as_html_and_json(run, sample_project, tmp_path, settings_
 
     run(scenario())
     page = (tmp_path / "r.html").read_text()
-    assert "<!doctype html>" in page and "BuildRunner3" in page and "99.1%" in page
+    assert "<!doctype html>" in page and "BuildRunner3" in page and "100.0%" in page
     assert "http" not in page.split("<body>")[0].replace("http-equiv", "")  # no external resources
     assert json.loads((tmp_path / "r.json").read_text())["feature_stats"]["total"] == 17
 
@@ -248,7 +248,7 @@ def test_mirror_window_follows_a_remote_server(run, sample_project, settings_fil
                 await wait_for(lambda: all(s.loaded for s in desktop.sessions.values()) and desktop.sessions)
                 session = next(iter(desktop.sessions.values()))
                 assert session.view.features.model.rowCount() == 17
-                assert session.percent == 99.1
+                assert session.percent == 100.0
                 write_checkpoint(sample_project, "zz_remote", timestamp="2030-01-01T00:00:00", completion=12)
                 await wait_for(lambda: session.percent == 12.0)
                 assert session.location == f"mirror of 127.0.0.1:{server.port}"
