@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPainterPath, QPalette, QPen, QPixmap, QPolygonF
 
 
 class StatusStyle(NamedTuple):
@@ -45,6 +45,22 @@ def status_rank(status: str) -> int:
 
 def status_color(status: str) -> QColor:
     return QColor(_style(status).color)
+
+
+def _dark_palette() -> bool:
+    app = QGuiApplication.instance()
+    return isinstance(app, QGuiApplication) and app.palette().color(QPalette.ColorRole.Base).lightness() < 128
+
+
+def failure_text_color() -> QColor:
+    """Text of a failed row or line: a red readable on the palette's base (the status colour is for icons and
+    bars; as text on white it is too light to read)."""
+    return QColor("#ff6b6b" if _dark_palette() else "#c62828")
+
+
+def failure_background_color() -> QColor:
+    """The background of a failing terminal line: a red tint the palette's text stays readable on."""
+    return QColor("#4a1c1c" if _dark_palette() else "#fde4e1")
 
 
 def status_icon(status: str, size: int = 16) -> QIcon:
