@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from .keyed_model import KeyedTableModel
-from .status_style import status_icon, status_label, status_rank
+from .status_style import failure_text_color, status_icon, status_label, status_rank
 
 if TYPE_CHECKING:
     from ..model.store import SessionStore
@@ -53,6 +53,16 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 def _natural(text: str) -> str:
     # "feat-2" before "feat-10": pad digit runs so plain string comparison orders them numerically.
     return re.sub(r"\d+", lambda m: m.group().zfill(12), text.casefold())
+
+
+def cell_text(item: Item, field: str) -> str:
+    """What a column shows for an item, as text ("" for nothing)."""
+    value = _display(item, field)
+    return "" if value is None else str(value)
+
+
+def progress_value(value: Any) -> float:
+    return _progress(value)
 
 
 def _progress(value: Any) -> float:
@@ -122,6 +132,8 @@ class ItemTableModel(KeyedTableModel):
         self._id_field = f"{kind}_id"
         self._sort_column = -1  # -1: the store's order
         self._sort_order = Qt.SortOrder.AscendingOrder
+        self._named: set[str] = set()  # ids of the items whose name is not their id
+        self.failed_color = failure_text_color()  # failed rows' text (with the status column's failed icon)
 
     # ------------------------------------------------------------------ updates
 
@@ -130,6 +142,7 @@ class ItemTableModel(KeyedTableModel):
         self._store = store
         self._sort_keys.clear()
         self._haystacks.clear()
+        self._named = {key for key, item in store.items[self.kind].items() if item["name"] != key}
         self.reset_keys(self._ordered(list(store.items[self.kind])))
 
     def apply_batch(self, batch: Sequence[Message], store: SessionStore) -> dict[str, None]:
@@ -142,6 +155,13 @@ class ItemTableModel(KeyedTableModel):
         removed = {m[id_field] for m in mine if m["removed"]}
         self._store = store
         items = store.items[self.kind]
+        named = self._named
+        for key in touched:
+            item = items.get(key)
+            if item is not None and item["name"] != key:
+                named.add(key)
+            else:
+                named.discard(key)
         moved = self._resort_needed(touched, items)
         rows = self._index()
         # Key-view comparisons run in C: a batch of 10,000 updates of known items stays cheap. An id removed and
@@ -191,6 +211,10 @@ class ItemTableModel(KeyedTableModel):
     def sort_column(self) -> int:
         return self._sort_column
 
+    def names_differ(self) -> bool:
+        """Whether any item has a name other than its id (components' names are usually their paths)."""
+        return bool(self._named)
+
     def _ordered(self, keys: list[str]) -> list[str]:
         column = self._sort_column
         if column < 0:
@@ -211,6 +235,10 @@ class ItemTableModel(KeyedTableModel):
 
     def _items(self) -> dict[str, Item]:
         return {} if self._store is None else self._store.items[self.kind]
+
+    def items(self) -> dict[str, Item]:
+        """The store's items of this kind, by id (read only)."""
+        return self._items()
 
     def item_at(self, row: int) -> Item:
         key = self._keys[row]
@@ -259,6 +287,8 @@ class ItemTableModel(KeyedTableModel):
             return self.sort_key(row, column)
         if role == Qt.ItemDataRole.DecorationRole:
             return status_icon(item["status"]) if field == "status" else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self.failed_color if item["status"] == "failed" else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(item, field)
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -274,8 +304,11 @@ class ItemTableModel(KeyedTableModel):
         if field == "status":
             return f"{status_label(item['status'])} (raw status: {item['raw_status'] or '—'})"
         if field == "name":
+            name = item["name"] if item["name"] == item["id"] else f"{item['name']} ({item['id']})"
+            if item["status"] == "failed":
+                name += " — failed"
             description = _metadata(item).get("description")
-            return f"{item['name']}\n\n{description}" if isinstance(description, str) and description else item["name"]
+            return f"{name}\n\n{description}" if isinstance(description, str) and description else name
         value = _display(item, field)
         return None if value is None else str(value)
 

@@ -7,9 +7,9 @@ and the details pane follows the selected item as it changes (redrawn at most on
 
 from __future__ import annotations
 
-import html
-import json
-from collections.abc import Sequence
+import heapq
+import itertools
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt
@@ -22,21 +22,41 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSplitter,
     QTableView,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from .item_model import COL_PROGRESS, COLUMNS, Item, ItemFilterProxy, ItemTableModel
+from .details_form import DetailsForm, Entry, pretty_key
+from .item_model import (
+    COL_ID,
+    COL_NAME,
+    COL_PROGRESS,
+    COLUMNS,
+    Item,
+    ItemFilterProxy,
+    ItemTableModel,
+    cell_text,
+    progress_value,
+)
+from .placeholder import Placeholder
 from .progress_delegate import ProgressBarDelegate, percent_text
 from .status_style import STATUSES, status_icon, status_label
 
 if TYPE_CHECKING:
     from ..model.store import SessionStore
 
-# Column widths in average characters; the last column stretches. Component ids are paths, so wider.
-_WIDTHS = {"id": 12, "name": 32, "status": 16, "progress": 12, "priority": 9, "components": 11, "features": 16}
-_COMPONENT_ID_WIDTH = 34
+EMPTY_TEXT = {
+    "feature": "No features — the registry is .buildrunner/features.json",
+    "component": "No components — they come from the latest checkpoint in .buildrunner/checkpoints/, "
+    "or from the components the features in .buildrunner/features.json list",
+}
+# The widest a column sized from its content grows, in average characters (longer values are elided; the
+# tooltip and the details pane have them whole). The name column takes the rest of the width.
+_MAX_CHARS = {"id": 40, "priority": 12, "features": 32, "components": 6}
+_MEASURED = 50  # a column's width comes from its longest values by length, measured in pixels
+_BATCH_MEASURED = 1_000  # of a batch's touched items
+_PADDING = 14  # the cell's margins
+_ICON = 22  # a decoration and its spacing
 
 
 class ItemsPanel(QWidget):
@@ -47,6 +67,9 @@ class ItemsPanel(QWidget):
         self.proxy = ItemFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self._selected_id: str | None = None
+        self._fixed_widths: dict[int, int] = {}
+        self._measured: list[tuple[int, str, int, int]] = []  # (column, field, narrowest, widest)
+        self._widths: dict[str, int] = {}  # text -> pixels: values repeat (features, priorities)
 
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setPlaceholderText("Filter… (Ctrl+F)")
@@ -63,9 +86,9 @@ class ItemsPanel(QWidget):
         self.delegate = ProgressBarDelegate(self.table)
         self.table.setItemDelegateForColumn(COL_PROGRESS, self.delegate)
         self._setup_table()
+        self.placeholder = Placeholder(self.table, EMPTY_TEXT[kind])
 
-        self.details = QTextBrowser(self)
-        self.details.setOpenLinks(False)  # shows data only; a link in metadata must not navigate away
+        self.details = DetailsForm(f"Select a {kind} to see all its fields", self)
 
         filters = QHBoxLayout()
         filters.addWidget(self.filter_edit, 1)
@@ -74,8 +97,9 @@ class ItemsPanel(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([500, 300])  # proportions until the window gives it its width
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(filters)
@@ -92,6 +116,7 @@ class ItemsPanel(QWidget):
             model.layoutChanged.connect(self._update_count)
         self._update_count()
         self._show_item(None)
+        self._fit_columns(reset=True)
 
     def _setup_table(self) -> None:
         table = self.table
@@ -110,25 +135,93 @@ class ItemsPanel(QWidget):
         # Fixed row heights: no per-row measuring, so tens of thousands of rows stay cheap.
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         vertical.setDefaultSectionSize(table.fontMetrics().height() + 8)
-        header.setStretchLastSection(True)
-        char = table.fontMetrics().averageCharWidth()
-        for index, column in enumerate(COLUMNS[self.kind]):
-            chars = _COMPONENT_ID_WIDTH if self.kind == "component" and column.field == "id" else _WIDTHS[column.field]
-            table.setColumnWidth(index, chars * char + 16)
+        # The name takes the width the other columns leave; they are sized from their content (`_fit_columns`),
+        # measured in Python from the store's values, so a batch never makes Qt measure rows.
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(table.fontMetrics().horizontalAdvance("M") * 3)
 
     # ------------------------------------------------------------------ panel contract
 
     def load(self, store: SessionStore) -> None:
         self.model.load(store)
+        self._fit_columns(reset=True)
 
     def apply_batch(self, batch: Sequence[dict[str, Any]], store: SessionStore) -> None:
         touched = self.model.apply_batch(batch, store)
+        if touched:
+            self._fit_columns(touched)
         if self._selected_id is not None and self._selected_id in touched:
             self._refresh_details()  # changed or removed: once per batch, whatever the rows' signals were
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
+
+    # ------------------------------------------------------------------ columns
+
+    def visible_columns(self) -> list[int]:
+        return [c for c in range(self.model.columnCount()) if not self.table.isColumnHidden(c)]
+
+    def _fit_columns(self, keys: Iterable[str] | None = None, reset: bool = False) -> None:
+        """Sizes the columns from their content: on a load from every item (`reset`), after a batch from the
+        touched ones (at most `_BATCH_MEASURED` of them), only ever widening then: a batch never makes columns
+        jump narrower under the reader, and costs a few text measurements.
+
+        The ID column is shown only when some item has a name other than its id: components are named by their
+        paths, so ID and Name would be the same column twice."""
+        hide_id = not self.model.names_differ()
+        if hide_id != self.table.isColumnHidden(COL_ID):
+            self.table.setColumnHidden(COL_ID, hide_id)
+            if not hide_id and keys is not None:
+                keys, reset = None, True  # the ID column appears: size every column afresh
+        header = self.table.horizontalHeader()
+        if reset or not self._fixed_widths:
+            self._widths.clear()  # the font may have changed
+            self._fixed_widths = self._fixed_column_widths()
+            for column, width in self._fixed_widths.items():
+                header.resizeSection(column, width)
+        items = self.model.items()
+        if keys is None:
+            chosen: Iterable[Item] = items.values()
+        else:
+            chosen = [items[key] for key in itertools.islice(keys, _BATCH_MEASURED) if key in items]
+        for column, field, floor, cap in self._measured:
+            if self.table.isColumnHidden(column) or (not reset and header.sectionSize(column) >= cap):
+                continue  # not shown, or as wide as it gets
+            longest = heapq.nlargest(_MEASURED, (cell_text(item, field) for item in chosen), key=len)
+            content = max(map(self._text_width, longest), default=0)
+            width = max(floor, min(content + _PADDING, cap))
+            if reset or width > header.sectionSize(column):
+                header.resizeSection(column, width)
+
+    def _text_width(self, text: str) -> int:
+        width = self._widths.get(text)
+        if width is None:
+            if len(self._widths) > 4096:
+                self._widths.clear()
+            width = self._widths[text] = self.table.fontMetrics().horizontalAdvance(text)
+        return width
+
+    def _fixed_column_widths(self) -> dict[int, int]:
+        """The widths of the columns whose content is known in advance (status, progress); and, for the columns
+        sized from their values, the floor (the header's own width) and the cap."""
+        metrics = self.table.fontMetrics()
+        char = metrics.averageCharWidth()
+        header = self.table.horizontalHeader()
+        fixed: dict[int, int] = {}
+        self._measured: list[tuple[int, str, int, int]] = []
+        for column, spec in enumerate(COLUMNS[self.kind]):
+            floor = header.sectionSizeHint(column)
+            if spec.field == "status":
+                content = max(metrics.horizontalAdvance(status_label(s)) for s in STATUSES) + _ICON
+                fixed[column] = max(floor, content + _PADDING)
+            elif spec.field == "progress":
+                fixed[column] = max(floor, metrics.horizontalAdvance(percent_text(99.5)) + 6 * char + _PADDING)
+            elif column != COL_NAME:
+                self._measured.append((column, spec.field, floor, max(floor, _MAX_CHARS[spec.field] * char)))
+        return fixed
 
     # ------------------------------------------------------------------ filters and counts
 
@@ -143,6 +236,7 @@ class ItemsPanel(QWidget):
 
     def _update_count(self, *_args: object) -> None:
         self.count_label.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()}")
+        self.placeholder.refresh()
 
     # ------------------------------------------------------------------ details
 
@@ -173,37 +267,28 @@ class ItemsPanel(QWidget):
 
     def _show_item(self, item: Item | None) -> None:
         if item is None:
-            self.details.setHtml(f"<p><i>Select a {self.kind} to see all its fields.</i></p>")
+            self.details.clear()
             return
-        self.details.setHtml(item_html(item))
+        self.details.show_entries(item["name"], item_entries(item), key=item["id"])
 
 
-def item_html(item: Item) -> str:
-    """Every field and every metadata entry of an item; nested values pretty-printed as JSON."""
-    rows = [
-        ("ID", html.escape(item["id"])),
-        ("Name", html.escape(item["name"])),
-        ("Status", html.escape(f"{status_label(item['status'])} ({item['status']})")),
-        ("Raw status", html.escape(item["raw_status"] or "—")),
-        ("Progress", percent_text(item["progress"])),
+def item_entries(item: Item) -> list[Entry]:
+    """Every field and every metadata entry of an item, for the details form."""
+    status, raw = item["status"], item["raw_status"] or ""
+    label = status_label(status)
+    same = raw.strip().lower().replace(" ", "_").replace("-", "_") in ("", status, label.lower())
+    entries = [
+        Entry(
+            "Status",
+            label if same else f"{label} (written as “{raw}”)",
+            failed=status == "failed",
+            icon=status_icon(status),
+        ),
+        Entry("Progress", percent_text(progress_value(item["progress"]))),
     ]
-    parts = [f"<h3>{html.escape(item['name'])}</h3>", _table(rows), "<h4>Metadata</h4>"]
+    if item["name"] != item["id"]:
+        entries.insert(0, Entry("ID", item["id"]))
     metadata = item["metadata"]
-    if metadata:
-        parts.append(_table([(html.escape(str(key)), _value_html(value)) for key, value in metadata.items()]))
-    else:
-        parts.append("<p><i>none</i></p>")
-    return "".join(parts)
-
-
-def _table(rows: list[tuple[str, str]]) -> str:
-    key_cell = "<th align='left' valign='top' style='white-space:nowrap'>{}</th>"
-    body = "".join(f"<tr>{key_cell.format(key)}<td>{value}</td></tr>" for key, value in rows)
-    return f"<table cellspacing='2' cellpadding='2'>{body}</table>"
-
-
-def _value_html(value: Any) -> str:
-    if isinstance(value, dict | list):
-        text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
-        return f"<pre style='margin:0'>{html.escape(text)}</pre>"
-    return html.escape(str(value))
+    if isinstance(metadata, dict):
+        entries += [Entry(pretty_key(str(key)), value, tooltip=str(key)) for key, value in metadata.items()]
+    return entries
