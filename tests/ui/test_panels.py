@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from buildrunner_gui.sources.reader import ProjectReader
 from buildrunner_gui.ui.activity_panel import ERROR_ROWS, FILE_ROWS, ActivityPanel
 from buildrunner_gui.ui.artifacts_panel import ArtifactsPanel
 from buildrunner_gui.ui.burnup_chart import BurnUpChart
-from buildrunner_gui.ui.checkpoint_model import local_time
+from buildrunner_gui.ui.checkpoint_model import ID_ROLE, local_time
 from buildrunner_gui.ui.checkpoints_panel import CheckpointsPanel
 from buildrunner_gui.ui.documents_panel import TRUNCATED_NOTE, DocumentsPanel
 from buildrunner_gui.ui.overview_panel import OverviewPanel, relative_time
@@ -232,16 +233,21 @@ def test_checkpoints_load_newest_first_with_details(qtbot, qtmodeltester, store:
     expected = [row["checkpoint_id"] for row in reversed(store.ordered_checkpoints())]
     assert panel.checkpoint_ids() == expected and len(expected) == 4
     model = panel.model
-    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)] == ["ID", "Phase", "Time", "Status"]
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert headers == ["Status", "Phase", "Time", "Tasks", "Files"]
     assert model.index(0, 1).data() == "build_4e_start"
-    assert model.index(0, 3).data() == "created"
+    # The status mark says which checkpoint is the build's state, never the file's constant "created".
+    assert [model.index(row, 0).data() for row in range(4)] == ["Current", "Saved", "Saved", "Saved"]
+    assert not model.index(0, 0).data(Qt.ItemDataRole.DecorationRole).isNull()
+    assert model.index(0, 2).data() == local_time(store.checkpoints[expected[0]]["timestamp"])
+    assert (model.index(0, 3).data(), model.index(0, 4).data()) == ("0", "0")
     panel.tree.setCurrentIndex(model.index(0, 0))
-    details = panel.details.toPlainText()
+    details = panel.details.text()
     assert "Phase: build_4e_start" in details
-    assert "Status: created" in details
-    assert f"Timestamp: {local_time(store.checkpoints[expected[0]]['timestamp'])}" in details
-    assert "Tasks completed (0):" in details and "Files created (0):" in details
-    assert "Starting Build 4E" in details  # the metadata, from the store's row
+    assert "Status in the file: created" in details and "Status: Current — " in details
+    assert re.search(r"^Time: 2025-11-17 \d\d:\d\d \(\d+ days ago\)$", details, re.MULTILINE)
+    assert "Tasks completed: none" in details and "Files created: none" in details
+    assert "  Description: Starting Build 4E" in details  # the metadata, from the store's row, as a form
 
 
 def test_checkpoints_from_a_snapshot_say_their_metadata_is_missing(qtbot, store: SessionStore) -> None:
@@ -250,7 +256,7 @@ def test_checkpoints_from_a_snapshot_say_their_metadata_is_missing(qtbot, store:
     panel = add_widget(qtbot, CheckpointsPanel())
     panel.load(mirror)
     panel.select(panel.checkpoint_ids()[0])
-    assert "not in the snapshot" in panel.details.toPlainText()
+    assert "not in the snapshot" in panel.details.text()
 
 
 def test_checkpoints_follow_updates(qtbot, qtmodeltester, live: LiveProject) -> None:
@@ -265,25 +271,29 @@ def test_checkpoints_follow_updates(qtbot, qtmodeltester, live: LiveProject) -> 
     assert len(panel.checkpoint_ids()) == 5
     assert panel.checkpoint_ids()[0] == NEW_ID
     assert panel.tree.currentIndex().row() == 4  # the selection stays on its checkpoint
-    assert "Phase: build_3a_batch_2_complete" in panel.details.toPlainText()
+    assert "Phase: build_3a_batch_2_complete" in panel.details.text()
+    assert panel.model.index(0, 0).data() == "Current" and panel.model.index(1, 0).data() == "Saved"
+    assert (panel.model.index(0, 3).data(), panel.model.index(0, 4).data()) == ("2", "1")
+    assert signals.changed == [(1, 1)]  # the checkpoint that was current is only saved now
     qtmodeltester.check(panel.model)
 
     panel.select(NEW_ID)
-    details = panel.details.toPlainText()
+    details = panel.details.text()
     assert "Phase: build_5a_start" in details
-    assert "task-a" in details and "core/new.py" in details
-    assert "Starting Build 5A" in details  # metadata, from the store
-    assert f"Timestamp: {local_time(live.store.checkpoints[NEW_ID]['timestamp'])}" in details
-    assert "2025-11-18" in details  # the checkpoint's own time, not the moment it was seen
+    assert "Tasks completed: 2 items\n  • task-a\n  • task-b" in details  # a list as a list
+    assert "Files created: core/new.py" in details  # a list of one: the entry itself
+    assert "  Description: Starting Build 5A" in details  # metadata, from the store
+    assert "Time: 2025-11-18 " in details  # the checkpoint's own time, not the moment the file was read
 
     # An update of a known id changes its row in place (and the details shown).
+    signals.changed.clear()
     give(panel, live, live.write(NEW_CHECKPOINT, checkpoint_json(status="rolled_back")))
     assert len(panel.checkpoint_ids()) == 5
-    assert signals.changed == [(0, 0)]
-    assert panel.model.index(0, 3).data() == "↩ rolled back"
+    assert signals.changed == [(0, 1)]  # the rolled-back row, and the one that is current again
+    assert [panel.model.index(row, 0).data() for row in (0, 1)] == ["Rolled back", "Current"]
     assert panel.model.index(0, 0).data(Qt.ItemDataRole.FontRole).strikeOut()
     assert panel.model.index(1, 0).data(Qt.ItemDataRole.FontRole) is None
-    assert "Status: rolled_back" in panel.details.toPlainText()
+    assert "Status in the file: rolled_back" in panel.details.text()
 
     give(panel, live, live.delete(NEW_CHECKPOINT))
     assert NEW_ID not in panel.checkpoint_ids()
@@ -302,7 +312,7 @@ def test_documents_load_and_render_markdown(qtbot, qtmodeltester, store: Session
     assert panel.shown_path() == panel.paths()[0]
     for path, doc in store.documents.items():
         row_text = panel.model.index(panel.paths().index(path), 0).data()
-        assert doc["title"] in row_text and path in row_text
+        assert doc["title"] in row_text and path.removeprefix(".buildrunner/") in row_text
     panel.show_document(".buildrunner/context/blockers.md")
     html = panel.browser.toHtml()
     assert "Active Blockers" in html and "<h1" in html  # a real heading, not the raw "# " text
@@ -496,6 +506,6 @@ def test_a_checkpoint_whose_time_changes_moves_with_its_selection(qtbot, qtmodel
     panel.select("c")
     feed(panel, store, [checkpoint("c", "2025-01-01T09:00:00.000Z", phase="re-dated")])
     assert panel.checkpoint_ids() == ["b", "a", "c"]
-    assert panel.tree.currentIndex().data() == "c"  # the selection moved with it
-    assert "Phase: re-dated" in panel.details.toPlainText()
+    assert panel.tree.currentIndex().data(ID_ROLE) == "c"  # the selection moved with it
+    assert "Phase: re-dated" in panel.details.text()
     qtmodeltester.check(panel.model)
