@@ -4,6 +4,10 @@ Fed only through the panel contract (`load(store)`, `apply_batch(batch, store)`)
 messages of a batch are inserted through one QTextCursor edit block, with consecutive same-format text merged into
 a single insertText call, so 2,000 messages (or one 10,000-line message) cost one layout pass, not thousands.
 The scrollback keeps its own last 50,000 lines; the store keeps only the last 1,000, which is what `load` shows.
+
+A line that reports a failure (`failure_marks.is_failure_line`: FAILED, ERROR, "error:", a traceback) is marked
+in the same edit: its block gets a red background and the gutter draws the failed icon beside it. stderr lines
+are red, with a bar in the gutter. Output without a hint of a failure costs a few substring searches per message.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from PySide6.QtGui import (
     QPalette,
     QResizeEvent,
     QTextBlock,
+    QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextFormat,
@@ -41,28 +46,50 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from buildrunner_gui.ui.ansi import DEFAULT_STYLE, Style, parse_lines, to_rgb
+from buildrunner_gui.ui.ansi import DEFAULT_STYLE, Line, Style, line_text, parse_lines, to_rgb
+
+from .failure_marks import failure_line_numbers, has_failure_hint, is_failure_line
+from .placeholder import Placeholder
+from .status_style import failure_background_color, status_icon
 
 if TYPE_CHECKING:
     from ..model.store import SessionStore
 
 MAX_LINES = 50_000
 MAX_MATCHES = 10_000  # beyond this, highlighting costs more than it helps; the count says "10,000+"
-GUTTER_WIDTH = 6
+GUTTER_WIDTH = 16  # a stderr bar and a failure icon
+STDERR_BAR = 3
+EMPTY_TEXT = "No terminal output yet — BuildRunner's logs in .buildrunner/logs/ appear here as they are written"
 
 # Which kind of line a block holds. Stored on every char format, so it is also each block's char format (a newline
 # inside insertText creates a block with the text's format), which the gutter and the tests read.
 KIND = QTextFormat.Property.UserProperty + 1
 STDOUT, STDERR, INFO, SOURCE = 0, 1, 2, 3
 _KINDS = {"stdout": STDOUT, "stderr": STDERR, "info": INFO}
+# On the block format of a line that reports a failure (with its red background).
+FAILING = QTextFormat.Property.UserProperty + 2
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
     return QColor.fromRgbF(*(x + (y - x) * t for x, y in zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True)))
 
 
+def _failure_marks(output: str, lines: list[Line], fmt: QTextBlockFormat) -> list[QTextBlockFormat | None]:
+    """Per parsed line of `output`: `fmt` if it reports a failure, else None. Without escapes, only the lines the
+    pattern finds in the raw text are checked (parsed line n is raw line n); an escape sequence can hide a word
+    from the pattern ("\x1b[31mFAILED"), so with escapes every line is checked once stripped."""
+    if "\x1b" in output:
+        return [fmt if is_failure_line(line_text(line)) else None for line in lines]
+    marks: list[QTextBlockFormat | None] = [None] * len(lines)
+    for number in failure_line_numbers(output):
+        if number < len(lines) and is_failure_line(line_text(lines[number])):
+            marks[number] = fmt
+    return marks
+
+
 class _Gutter(QWidget):
-    """A thin strip left of the text marking stderr lines, so stderr stays visible where colour is not."""
+    """A strip left of the text: a bar beside stderr lines, so stderr stays visible where colour is not, and
+    the failed icon beside lines that report a failure."""
 
     def __init__(self, edit: _TerminalEdit) -> None:
         super().__init__(edit)
@@ -77,19 +104,27 @@ class _Gutter(QWidget):
             top, height = self._edit.block_span(block)
             if top > bottom:
                 break
-            if block.isVisible() and block.charFormat().intProperty(KIND) == STDERR:
-                painter.fillRect(QRectF(1, top, GUTTER_WIDTH - 3, height), color)
+            if block.isVisible():
+                if block.charFormat().intProperty(KIND) == STDERR:
+                    painter.fillRect(QRectF(1, top, STDERR_BAR, height), color)
+                if block.blockFormat().boolProperty(FAILING):
+                    size = min(GUTTER_WIDTH - STDERR_BAR - 2, int(self._edit.fontMetrics().height()))
+                    line = self._edit.fontMetrics().lineSpacing()
+                    icon_top = int(top + (min(height, line) - size) / 2)
+                    self._edit.failure_icon.paint(painter, STDERR_BAR + 2, icon_top, size, size)
             block = block.next()
 
 
 class _BlockWriter:
     """Appends lines at the end through one cursor, merging consecutive same-format text into one insertText."""
 
-    def __init__(self, cursor: QTextCursor, empty: bool, kind: int) -> None:
+    def __init__(self, cursor: QTextCursor, empty: bool, kind: int, failing: QTextBlockFormat | None) -> None:
         self.cursor = cursor
         self.cursor.movePosition(QTextCursor.MoveOperation.End)
         self.empty = empty  # the document's single block holds nothing yet
         self.kind = kind  # kind of the last block
+        self.failing = failing  # the last block's format when it reports a failure, else None
+        self._plain_block = QTextBlockFormat()
         self._pending: list[str] = []
         self._format: QTextCharFormat | None = None
 
@@ -104,24 +139,30 @@ class _BlockWriter:
             self._format = fmt
         self._pending.append(text)
 
-    def new_line(self, kind: int, fmt: QTextCharFormat) -> None:
-        """Starts a block for a line of this kind (`fmt`: the kind's plain format)."""
+    def new_line(self, kind: int, fmt: QTextCharFormat, failing: QTextBlockFormat | None = None) -> None:
+        """Starts a block for a line of this kind (`fmt`: the kind's plain format); `failing`: the block format of
+        a line that reports a failure."""
         if self.empty:
             self.cursor.setBlockCharFormat(fmt)
+            if failing is not None:
+                self.cursor.setBlockFormat(failing)
             self.empty = False
-        elif kind == self.kind:
-            # A newline inside insertText makes a block whose char format is the text's: the same kind.
+        elif kind == self.kind and failing is self.failing:
+            # A newline inside insertText makes a block whose char and block formats are the text's and the
+            # block's: the same kind of line.
             self.write("\n", self._format or fmt)
         else:
             self.flush()
-            self.cursor.insertBlock(self.cursor.blockFormat(), fmt)
+            self.cursor.insertBlock(self._plain_block if failing is None else failing, fmt)
         self.kind = kind
+        self.failing = failing
 
 
 class _TerminalEdit(QPlainTextEdit):
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.stderr_color = QColor()
+        self.failure_icon = status_icon("failed")
         self.extra_menu_actions: list[QAction] = []
         self._gutter = _Gutter(self)
         self.setViewportMargins(GUTTER_WIDTH, 0, 0, 0)
@@ -212,6 +253,8 @@ class TerminalPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.dropped_label)
         layout.addWidget(self._edit, 1)
+        self.placeholder = Placeholder(self._edit, EMPTY_TEXT)
+        self.placeholder.set_empty(True)
 
         self._init_colors()
         self._follow = True
@@ -236,6 +279,7 @@ class TerminalPanel(QWidget):
         self._scrolling = True  # clearing resets the scrollbar; that is not the user scrolling
         try:
             self._edit.clear()
+            QTextCursor(self._edit.document()).setBlockFormat(QTextBlockFormat())  # no failure mark left over
         finally:
             self._scrolling = False
         self._reset_state()
@@ -244,17 +288,30 @@ class TerminalPanel(QWidget):
         self._on_query_changed(self.search_field.text())
         if self._follow:
             self._scroll_to_end()
+        self.placeholder.set_empty(self._empty)
 
     def apply_batch(self, batch: Sequence[dict[str, Any]], store: SessionStore) -> None:
         output = [(m["output"], m["output_type"], m["source"]) for m in batch if m["type"] == "terminal_output"]
         if output:
             self._append(output)
+            if self._empty is self.placeholder.isHidden():
+                self.placeholder.set_empty(self._empty)
 
     # -- public API
 
     def focus_search(self) -> None:
         self.search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_field.selectAll()
+
+    def failing_lines(self) -> list[str]:
+        """The text of the lines shown marked as reporting a failure, oldest first."""
+        doc = self._edit.document()
+        block, lines = doc.firstBlock(), []
+        while block.isValid():
+            if block.blockFormat().boolProperty(FAILING):
+                lines.append(block.text())
+            block = block.next()
+        return lines
 
     def line_count(self) -> int:
         """Output lines shown (source separators not counted)."""
@@ -303,6 +360,7 @@ class TerminalPanel(QWidget):
         self._dropped_separators = 0
         self._source: str | None = None
         self._block_kind = STDOUT
+        self._block_failing: QTextBlockFormat | None = None  # the last block's format if it reports a failure
         self._styles: dict[tuple[str, str], Style] = {}  # ANSI state carries on per stream, as in a terminal
         self._update_dropped_label()
 
@@ -314,7 +372,8 @@ class TerminalPanel(QWidget):
         first_before = self._first_abs()
         top = self._edit.firstVisibleBlock()
         anchor = (first_before + top.blockNumber(), bar.value() - top.firstLineNumber())
-        writer = _BlockWriter(QTextCursor(self._edit.document()), self._empty, self._block_kind)
+        writer = _BlockWriter(QTextCursor(self._edit.document()), self._empty, self._block_kind, self._block_failing)
+        failing_format = self._failing_block
         end_before = writer.cursor.position()
         self._scrolling = True  # clamping while the document changes is not the user scrolling
         writer.cursor.beginEditBlock()
@@ -330,16 +389,23 @@ class TerminalPanel(QWidget):
                         writer.write(f"── {source} ──", self._format(DEFAULT_STYLE, SOURCE))
                 key = (source, output_type)
                 lines, self._styles[key] = parse_lines(output, self._styles.get(key, DEFAULT_STYLE))
-                for line in lines:
-                    self._abs_end += 1
-                    writer.new_line(kind, self._format(DEFAULT_STYLE, kind))
+                self._abs_end += len(lines)
+                plain = self._format(DEFAULT_STYLE, kind)
+                if not has_failure_hint(output):  # the usual case: nothing to mark
+                    for line in lines:
+                        writer.new_line(kind, plain)
+                        for run in line:
+                            writer.write(run.text, self._format(run.style, kind))
+                    continue
+                for line, mark in zip(lines, _failure_marks(output, lines, failing_format), strict=True):
+                    writer.new_line(kind, plain, mark)
                     for run in line:
                         writer.write(run.text, self._format(run.style, kind))
             writer.flush()
         finally:
             writer.cursor.endEditBlock()  # Qt trims the oldest blocks beyond MAX_LINES here
             self._scrolling = False
-            self._empty, self._block_kind = writer.empty, writer.kind
+            self._empty, self._block_kind, self._block_failing = writer.empty, writer.kind, writer.failing
         first_after = self._first_abs()
         while self._separators and self._separators[0] < first_after:
             self._separators.popleft()
@@ -458,6 +524,9 @@ class TerminalPanel(QWidget):
         self._stderr = QColor("#ff6b6b") if dark else QColor("#c62828")
         self._edit.stderr_color = self._stderr
         self._formats: dict[tuple[Style, int], QTextCharFormat] = {}
+        self._failing_block = QTextBlockFormat()
+        self._failing_block.setBackground(failure_background_color())
+        self._failing_block.setProperty(FAILING, True)
         self._match_format = QTextCharFormat()
         self._match_format.setBackground(QColor("#fff176"))
         self._match_format.setForeground(QColor("black"))
