@@ -16,6 +16,8 @@ from PySide6.QtGui import QFont, QIcon
 from ..model.store import ERROR_EVENTS, FILE_EVENTS
 from .burnup_chart import parse_timestamp
 from .keyed_model import runs
+from .status_style import failure_text_color
+from .when import ago
 
 if TYPE_CHECKING:
     from ..model.store import SessionStore
@@ -60,6 +62,7 @@ class ActivityTableModel(QAbstractTableModel):
         self._seen: set[int] = set()  # id() of the rows held: unique while the model holds them
         self._bold = QFont()
         self._bold.setBold(True)
+        self.failed_color = failure_text_color()  # error rows: red, bold and with the error icon
 
     def load(self, store: SessionStore) -> None:
         events = [("file", row) for row in store.files] + [("error", row) for row in store.errors]
@@ -133,10 +136,12 @@ class ActivityTableModel(QAbstractTableModel):
             return self._icons.get(kind) if column == COL_KIND else None
         if role == Qt.ItemDataRole.FontRole:
             return self._bold if kind == "error" else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self.failed_color if kind == "error" else None
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == COL_TIME:
                 moment = parse_timestamp(row.get("timestamp"))
-                return moment.astimezone().isoformat(timespec="seconds") if moment else None
+                return f"{moment.astimezone().isoformat(timespec='seconds')} ({ago(moment)})" if moment else None
             if column == COL_DETAIL:
                 return _cell(kind, row, column)
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRegularExpression, QSortFilterProxyModel
+from PySide6.QtCore import QRegularExpression, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import QCheckBox, QHeaderView, QStyle, QTreeView, QVBoxLayout, QWidget
 
 from .activity_model import (
@@ -19,11 +19,14 @@ from .activity_model import (
     ActivityTableModel,
 )
 from .panel import Message
+from .placeholder import Placeholder
 
 if TYPE_CHECKING:
     from ..model.store import SessionStore
 
-__all__ = ["ERROR_ROWS", "FILE_ROWS", "ActivityPanel"]
+__all__ = ["EMPTY_TEXT", "ERROR_ROWS", "FILE_ROWS", "ActivityPanel"]
+
+EMPTY_TEXT = "No file activity yet — changes to the files in .buildrunner/, and errors reading them, appear here"
 
 
 class ActivityPanel(QWidget):
@@ -47,8 +50,10 @@ class ActivityPanel(QWidget):
         self.tree.setUniformRowHeights(True)
         header = self.tree.header()
         header.setSectionResizeMode(COL_TIME, QHeaderView.ResizeMode.ResizeToContents)
-        header.resizeSection(COL_KIND, 200)
-        header.resizeSection(COL_PATH, 320)
+        header.setSectionResizeMode(COL_KIND, QHeaderView.ResizeMode.ResizeToContents)
+        header.resizeSection(COL_PATH, self.tree.fontMetrics().averageCharWidth() * 56)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.placeholder = Placeholder(self.tree, EMPTY_TEXT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.errors_only)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from .burnup_chart import parse_timestamp
 from .file_rows_model import PATH_ROLE, FileRowsModel, human_size
-
-if TYPE_CHECKING:
-    pass
+from .when import ago
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 Message = dict[str, Any]
@@ -64,6 +62,6 @@ class ArtifactTableModel(FileRowsModel):
                 return f"{size:,} bytes" if isinstance(size, int) else None
             if column == COL_MODIFIED:
                 moment = parse_timestamp(artifact.get("modified"))
-                return moment.astimezone().isoformat(timespec="seconds") if moment else None
+                return f"{moment.astimezone().isoformat(timespec='seconds')} ({ago(moment)})" if moment else None
             return path
         return None

@@ -7,17 +7,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QUrl
+from PySide6.QtCore import QModelIndex, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from .artifact_model import COL_PATH, COLUMNS, PATH_ROLE, ArtifactTableModel
 from .panel import Message
+from .placeholder import Placeholder
 
 if TYPE_CHECKING:
     from ..model.store import SessionStore
 
-__all__ = ["COLUMNS", "ArtifactsPanel"]
+__all__ = ["COLUMNS", "EMPTY_TEXT", "ArtifactsPanel"]
+
+EMPTY_TEXT = "No artifacts yet — BuildRunner writes them to .buildrunner/artifacts/"
 
 
 class ArtifactsPanel(QWidget):
@@ -34,13 +37,19 @@ class ArtifactsPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        vertical = self.table.verticalHeader()
+        vertical.setVisible(False)
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(COL_PATH, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.placeholder = Placeholder(self.table, EMPTY_TEXT)
         self.open_button = QPushButton("Open")
         self.open_button.setEnabled(False)
         buttons = QHBoxLayout()

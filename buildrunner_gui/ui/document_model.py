@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
@@ -11,13 +11,11 @@ from .file_rows_model import PATH_ROLE, FileRowsModel, human_size
 
 __all__ = ["DOCUMENT_TYPES", "PATH_ROLE", "DocumentListModel", "human_size"]
 
-if TYPE_CHECKING:
-    pass
-
 AnyIndex = QModelIndex | QPersistentModelIndex
 Message = dict[str, Any]
 
 DOCUMENT_TYPES = tuple(sorted(CLASSIFIED_DOCUMENT_TYPES))
+STATE_PREFIX = ".buildrunner/"
 
 
 class DocumentListModel(FileRowsModel):
@@ -40,7 +38,8 @@ class DocumentListModel(FileRowsModel):
         if doc is None:  # on its way out
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{doc.get('title') or path}\n{path} · {human_size(doc.get('size'))}"
+            # Every document is under .buildrunner/ but the project's spec: the folder goes without saying.
+            return f"{doc.get('title') or path}\n{path.removeprefix(STATE_PREFIX)} · {human_size(doc.get('size'))}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return path + (" (over 64 KiB; showing the start)" if doc.get("truncated") else "")
         return None

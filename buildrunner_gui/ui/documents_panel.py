@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QListView, QSplitter, QTextBrowser, QVBoxL
 
 from .document_model import DOCUMENT_TYPES, PATH_ROLE, DocumentListModel, human_size
 from .panel import Message
+from .placeholder import Placeholder
 
 if TYPE_CHECKING:
     from ..model.store import SessionStore
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["DOCUMENT_TYPES", "TRUNCATED_NOTE", "DocumentsPanel", "human_size"]
 
 TRUNCATED_NOTE = "Showing the first 64 KiB of this document."
+EMPTY_TEXT = "No documents — context documents live in .buildrunner/context/, the spec in PROJECT_SPEC.md"
 
 
 class DocumentsPanel(QWidget):
@@ -26,6 +28,9 @@ class DocumentsPanel(QWidget):
         self.list = QListView()
         self.list.setModel(self.model)
         self.list.setUniformItemSizes(True)  # every row is two lines: no per-row measuring
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setSpacing(2)
+        self.placeholder = Placeholder(self.list, EMPTY_TEXT)
         self.note = QLabel(TRUNCATED_NOTE)
         self.note.setVisible(False)
         self.browser = QTextBrowser()
@@ -39,7 +44,9 @@ class DocumentsPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.list)
         splitter.addWidget(viewer)
+        splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([300, 900])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
