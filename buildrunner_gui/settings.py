@@ -23,6 +23,7 @@ class Preferences:
     port: int = 8765
     token: str = ""
     serve_br3: bool = False  # the br3 dialect for BuildRunner 3's own web client (protocol.md, Dialects)
+    allowed_origins: str = ""  # browser origins besides the server's own, separated by spaces or commas
     notify_started: bool = True
     notify_completed: bool = True
     notify_failed: bool = True

@@ -208,7 +208,7 @@ class DesktopApp(QObject):
         before = self.preferences
 
         def served(p: Preferences) -> tuple[object, ...]:
-            return p.server_enabled, p.host, p.port, p.token, p.serve_br3
+            return p.server_enabled, p.host, p.port, p.token, p.serve_br3, p.allowed_origins
 
         server_changed = served(preferences) != served(before)
         self.preferences = preferences

@@ -23,7 +23,10 @@ class ServerHost:
         self.note = ""
         try:  # an empty token setting means "none" (so generated beyond loopback); a short one is refused
             dialect = "br3" if preferences.serve_br3 else "v1"
-            server = MirrorServer(preferences.host, preferences.port, preferences.token or None, dialect=dialect)
+            origins = preferences.allowed_origins.replace(",", " ").split()
+            server = MirrorServer(
+                preferences.host, preferences.port, preferences.token or None, origins, dialect=dialect
+            )
             # The default port, taken (a second window, a `serve`), falls back to a free one; a chosen one does not.
             self.note = await start_server(server, fallback=preferences.port == default_port())
         except ValueError as exc:

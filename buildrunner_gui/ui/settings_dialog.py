@@ -49,6 +49,10 @@ class SettingsDialog(QDialog):
         )
         self.serve_br3.setChecked(preferences.serve_br3)
         server_form.addRow(self.serve_br3)
+        self.allowed_origins = QLineEdit(preferences.allowed_origins)
+        self.allowed_origins.setPlaceholderText("e.g. http://localhost:3001 (BuildRunner 3's web UI)")
+        self.allowed_origins.setToolTip("Web pages on these origins may read this server (CORS); separate with spaces")
+        server_form.addRow("Allowed origins:", self.allowed_origins)
 
         self.notify = {
             kind: QCheckBox(label)
@@ -86,6 +90,7 @@ class SettingsDialog(QDialog):
             self._preferences,
             server_enabled=self.server_enabled.isChecked(),
             serve_br3=self.serve_br3.isChecked(),
+            allowed_origins=self.allowed_origins.text().strip(),
             host=self.host.text().strip() or "127.0.0.1",
             port=self.port.value(),
             token=self.token.text().strip(),

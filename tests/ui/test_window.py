@@ -330,3 +330,27 @@ def test_sidebar_buttons_and_keyboard_move_between_projects(run, sample_project,
             await desktop.shutdown()
 
     run(scenario())
+
+
+def test_the_windows_server_serves_br3_clients_and_allowed_origins_when_set(run, sample_project, settings_file):
+    """Settings → Serve BuildRunner 3 web clients and Allowed origins: the window's own server then answers a page
+    on that origin in the br3 dialect, with CORS."""
+    from tests.server.test_br3_dialect import raw_http
+
+    async def scenario():
+        desktop = await opened(settings_file, [str(sample_project)])
+        try:
+            from dataclasses import replace
+
+            prefs = replace(desktop.preferences, serve_br3=True, allowed_origins="http://localhost:3001")
+            await desktop.apply_preferences(prefs)  # as the settings dialog hands them over: a new object
+            base = f"http://127.0.0.1:{desktop.server.port}"
+            status, headers, body = await raw_http(
+                base, "GET", "/api/build/status/br3-sample", {"Origin": "http://localhost:3001"}
+            )
+            assert status == 200 and headers["access-control-allow-origin"] == "http://localhost:3001"
+            assert json.loads(body)["id"] == "br3-sample"
+        finally:
+            await desktop.shutdown()
+
+    run(scenario())
