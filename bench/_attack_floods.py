@@ -57,12 +57,14 @@ def await_server_close(place: Arena, client: RawWebSocket, others: int, timeout:
     return client.close_code, time.monotonic()
 
 
-def backlog(place: Arena, clients: list[RawWebSocket]) -> str:
-    """Where the unread data sits: the server's kernel send queues towards these clients (not in its RSS)."""
+def kernel_backlog(place: Arena, clients: list[RawWebSocket]) -> int:
+    """Bytes the server's kernel still holds for these clients: unread data the server's RSS does not show."""
     queues = kernel_send_queues(place.server.port)
-    ports = [client.local_port for client in clients if not client.gone]
-    total = sum(queues.get(port, 0) for port in ports)
-    return f"{total / 1024:.0f} KB unread in the kernel's send queues"
+    return sum(queues.get(client.local_port, 0) for client in clients if not client.gone)
+
+
+def backlog(place: Arena, clients: list[RawWebSocket]) -> str:
+    return f"{kernel_backlog(place, clients) / 1024:.0f} KB unread in the kernel's send queues"
 
 
 def honest_bytes(place: Arena) -> int:
@@ -117,7 +119,7 @@ def slow_reader(row: Row, cfg: Config) -> None:
     with arena(row, cfg.window) as place:
         client = RawWebSocket.connect(place.server.port, stream_path(place), receive_buffer=SMALL_RECEIVE_BUFFER)
         started = time.monotonic()
-        code, closed_at, reads, next_read = None, started, 0, started
+        code, closed_at, reads, next_read, most = None, started, 0, started, 0
         stream_before = honest_bytes(place)
         with place.attack():
             while time.monotonic() - started < seconds and not client.gone:
@@ -125,16 +127,16 @@ def slow_reader(row: Row, cfg: Config) -> None:
                     client.read_some(4096)
                     reads += 1
                     next_read += period
+                most = max(most, kernel_backlog(place, [client]))
                 count = place.server.client_count()  # polled often: the close frame is only kept 5 s
                 if count is not None and count <= 1:  # dropped: read the rest fast to see the close code
                     closed_at = time.monotonic()
-                    row.note(backlog(place, [client]))
                     code = client.drain_until_closed(6.0)
                     break
                 time.sleep(0.25)
             else:
                 closed_at = time.monotonic()
-                row.note(backlog(place, [client]))
+        row.note(f"up to {most / 1024:.0f} KB unread in the kernel's send queue")
         rate = (honest_bytes(place) - stream_before) / max(0.1, closed_at - started) / 1024
         row.note(f"event stream {rate:.0f} KB/s, read {reads * 4 / max(0.1, closed_at - started):.1f} KB/s")
         row.count = f"{reads} reads of 4 KB, every {period:g} s"
@@ -181,15 +183,18 @@ def resume_flood(row: Row, cfg: Config) -> None:
         resume = json.dumps({"type": "resume", "epoch": epoch, "last_seq": 1})
         cpu_before = cpu_seconds(place.server.pid) or 0.0
         with place.attack():
-            sent = pace(lambda: client.send_text(resume), ATTACK_RATE, seconds, between=client.pump)
+            sent = pace(
+                lambda: client.close_code is None and client.send_text(resume), ATTACK_RATE, seconds, client.pump
+            )
+        flooded = place.attack_end - place.attack_start
         cpu_used = (cpu_seconds(place.server.pid) or 0.0) - cpu_before
-        row.count = f"{sent} resumes in {seconds:.0f} s"
+        row.count = f"{sent} resumes in {flooded:.1f} s"
         row.note(
-            f"server CPU {cpu_used:.1f} s in {seconds:.0f} s; {client.frames_in} frames "
+            f"server CPU {cpu_used:.1f} s in {flooded:.1f} s; {client.frames_in} frames "
             f"({client.bytes_in / 2**20:.0f} MB) sent back"
         )
         if client.close_code is not None or client.gone:
-            row.note(f"attacker closed by the server ({client.close_code})")
+            row.note(f"attacker closed by the server ({client.close_code}) after {flooded:.1f} s")
         client.abort()
 
 

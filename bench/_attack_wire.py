@@ -20,6 +20,8 @@ from websockets.frames import Frame, Opcode
 
 CLOSE_OPCODE = 0x8
 TEXT_OPCODE = 0x1
+PING_OPCODE = 0x9
+PONG_OPCODE = 0xA
 MAX_HEAD = 64 * 1024
 KNOWN_OPCODES = {int(opcode) for opcode in Opcode}
 
@@ -100,6 +102,7 @@ class RawWebSocket:
     frames_in: int = 0
     bytes_in: int = 0
     largest_frame: int = 0
+    answer_pings: bool = True  # as every client library does, once the ping is read (a non-reader never reads it)
 
     @classmethod
     def connect(
@@ -219,6 +222,8 @@ class RawWebSocket:
             if opcode == CLOSE_OPCODE:
                 payload = bytes(buffer[start:end])
                 self.close_code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+            elif opcode == PING_OPCODE and self.answer_pings and self.close_code is None:
+                self.send_frame(PONG_OPCODE, bytes(buffer[start:end]))
             elif keep_text and opcode == TEXT_OPCODE:
                 texts.append(bytes(buffer[start:end]))
             offset = end
