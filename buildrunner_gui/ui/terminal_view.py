@@ -75,11 +75,8 @@ def _mix(a: QColor, b: QColor, t: float) -> QColor:
 
 
 def _failure_marks(output: str, lines: list[Line], fmt: QTextBlockFormat) -> list[QTextBlockFormat | None]:
-    """Per parsed line of `output`: `fmt` if it reports a failure, else None. Without escapes, only the lines the
-    pattern finds in the raw text are checked (parsed line n is raw line n); an escape sequence can hide a word
-    from the pattern ("\x1b[31mFAILED"), so with escapes every line is checked once stripped."""
-    if "\x1b" in output:
-        return [fmt if is_failure_line(line_text(line)) else None for line in lines]
+    """Per parsed line of `output` (parsed line n is raw line n): `fmt` if it reports a failure, else None. Only the
+    lines the pattern finds in the raw text are looked at, then checked as shown (escapes and redraws applied)."""
     marks: list[QTextBlockFormat | None] = [None] * len(lines)
     for number in failure_line_numbers(output):
         if number < len(lines) and is_failure_line(line_text(lines[number])):
