@@ -97,9 +97,9 @@ class ItemsPanel(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 5)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([500, 300])  # proportions until the window gives it its width
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([600, 300])  # proportions until the window gives it its width
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(filters)
@@ -218,7 +218,7 @@ class ItemsPanel(QWidget):
                 content = max(metrics.horizontalAdvance(status_label(s)) for s in STATUSES) + _ICON
                 fixed[column] = max(floor, content + _PADDING)
             elif spec.field == "progress":
-                fixed[column] = max(floor, metrics.horizontalAdvance(percent_text(99.5)) + 6 * char + _PADDING)
+                fixed[column] = max(floor, metrics.horizontalAdvance(percent_text(99.5)) + 4 * char + _PADDING)
             elif column != COL_NAME:
                 self._measured.append((column, spec.field, floor, max(floor, _MAX_CHARS[spec.field] * char)))
         return fixed
