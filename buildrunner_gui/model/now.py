@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .activity import Activity, activity
 from .clock import parse_iso
-from .failure_lines import is_failure_line, plain
+from .failure_lines import is_failure_output, plain
 
 if TYPE_CHECKING:
     from .store import SessionStore
@@ -71,7 +71,7 @@ def failure_of(store: SessionStore, latest: dict[str, Any] | None) -> Failure | 
         if failed:
             return Failure(_failed_items(kind, failed), kind, str(failed[0]["id"]))
     for line in reversed(store.terminal):
-        if is_failure_line(line["output"], line["output_type"]):
+        if is_failure_output(line["output"], line["output_type"]):
             return Failure(plain(line["output"]).strip(), "terminal", line["output"])
     return None
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QIcon
 
+from ..model.failure_lines import checkpoint_failure
 from .burnup_chart import parse_timestamp
-from .failure_marks import checkpoint_failure
 from .keyed_model import KeyedTableModel
 from .status_style import failure_text_color, status_icon
 from .when import ago

@@ -9,9 +9,9 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QHeaderView, QSplitter, QTreeView, QVBoxLayout, QWidget
 
+from ..model.failure_lines import checkpoint_failure
 from .checkpoint_model import COL_PHASE, ID_ROLE, MARKS, CheckpointTableModel, checkpoint_mark
 from .details_form import DetailsForm, Entry
-from .failure_marks import checkpoint_failure
 from .panel import Message
 from .placeholder import Placeholder
 from .status_style import status_icon

@@ -55,19 +55,6 @@ HISTORY_POINTS = 2_000  # one point per build_progress message; bounded for very
 _SHOWN_TYPES = frozenset(("component_update", "feature_update", "checkpoint_update", "build_progress"))
 
 
-def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
-    if moment is None:
-        return "—"
-    seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
-    if seconds < 45:  # also covers small clock skew into the future
-        return "just now"
-    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
-        if seconds >= size:
-            count = round(seconds / size) if unit == "minute" else int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "just now"
-
-
 class StatusBadge(QWidget):
     """A coloured shape plus the status word: triangle (in progress), disc (completed), square (failed),
     ring (pending). Shape and text, not colour alone, tell the statuses apart."""

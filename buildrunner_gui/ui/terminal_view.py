@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 
 from buildrunner_gui.ui.ansi import DEFAULT_STYLE, Line, Style, line_text, parse_lines, to_rgb
 
-from .failure_marks import failure_line_numbers, has_failure_hint, is_failure_line
+from ..model.failure_lines import failure_line_numbers, has_failure_hint, is_failure_line
 from .placeholder import Placeholder
 from .status_style import failure_background_color, status_icon
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from buildrunner_gui.model.activity import activity, ago, duration
-from buildrunner_gui.model.failure_lines import is_failure_line
+from buildrunner_gui.model.failure_lines import is_failure_output
 from buildrunner_gui.model.now import what_now
 from buildrunner_gui.model.store import SessionStore
 
@@ -101,14 +101,11 @@ def test_the_failure_reason_comes_from_the_checkpoint_then_the_items_then_the_te
     assert (failure.where, failure.ref, failure.reason) == ("checkpoint", "c9", "api tests failed")
 
 
-def test_failure_lines():
-    assert is_failure_line("FAILED tests/x.py::t")
-    assert is_failure_line("Traceback (most recent call last):")
-    assert is_failure_line("ValueError: bad")
-    assert is_failure_line("src/a.c:3: error: expected ';'")
-    assert is_failure_line("anything at all", "stderr")
-    assert not is_failure_line("collected 12 items, errors=0")
-    assert not is_failure_line("12 passed in 0.3s")
+def test_failure_output():
+    assert is_failure_output("FAILED tests/x.py::t", "stdout")
+    assert is_failure_output("\x1b[31mTraceback (most recent call last):\x1b[0m", "stdout")
+    assert is_failure_output("anything at all", "stderr")
+    assert not is_failure_output("12 passed in 0.3s, errors: 0", "stdout")
 
 
 def test_words_for_times():

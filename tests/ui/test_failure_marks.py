@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from buildrunner_gui.ui.failure_marks import checkpoint_failure, failure_line_numbers, is_failure_line
+from buildrunner_gui.model.failure_lines import checkpoint_failure, failure_line_numbers, is_failure_line
 from buildrunner_gui.ui.when import ago, time_with_ago
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)

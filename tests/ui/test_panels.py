@@ -25,7 +25,7 @@ from buildrunner_gui.ui.burnup_chart import BurnUpChart
 from buildrunner_gui.ui.checkpoint_model import ID_ROLE, local_time
 from buildrunner_gui.ui.checkpoints_panel import CheckpointsPanel
 from buildrunner_gui.ui.documents_panel import TRUNCATED_NOTE, DocumentsPanel
-from buildrunner_gui.ui.overview_panel import OverviewPanel, relative_time
+from buildrunner_gui.ui.overview_panel import OverviewPanel
 
 from .feeding import OFFSCREEN_NOISE, Signals, checkpoint, error, feed, file_change, item, make_store, update
 
@@ -145,16 +145,19 @@ def test_overview_loads_the_store(qtbot, store: SessionStore, sample_project: Pa
     panel.load(store)
     assert panel.name_label.text() == "BuildRunner3"
     assert panel.path_label.text() == str(sample_project)
-    assert panel.progress_bar.format() == "99.1%"
-    assert panel.progress_bar.value() == 991
-    assert panel.badge.status == "in_progress" and panel.badge.text() == "In progress"
+    assert panel.progress_bar.format() == "100.0%"  # formats.md: complete features count 100
+    assert panel.progress_bar.value() == 1000
+    assert panel.badge.status == "completed" and panel.badge.text() == "Completed"
     assert panel.count_labels["features"].text() == "17 / 17 completed"
     assert panel.count_labels["components"].text() == "91 / 91 completed"
     assert panel.count_labels["checkpoints"].text() == "4"
     assert panel.count_labels["tasks"].text() == "0"
-    assert panel.last_update_label.text().startswith("last update: ")
+    assert panel.activity_label.text() == "Completed · phase build_4e_start"
+    assert panel.times_label.text().startswith("started 2025-11-17 ") and " days ago" in panel.times_label.text()
+    assert panel.headline_label.text() == "features: 17 of 17 complete"
+    assert panel.failure_label.isHidden()
     # One known value (the current percent at the last checkpoint); the four checkpoints are bare marks.
-    assert [value for _, value in panel.history()] == [99.1]
+    assert [value for _, value in panel.history()] == [100.0]
     assert len(panel.chart.points()) == 1
     assert distinct_colours(panel.chart.grab().toImage()) > 2
 
@@ -170,8 +173,9 @@ def test_overview_follows_progress_items_and_checkpoints(qtbot, live: LiveProjec
     assert panel.count_labels["checkpoints"].text() == "5"
     assert panel.count_labels["tasks"].text() == "2"
     assert panel.count_labels["files"].text() == "1"
-    assert [value for _, value in panel.history()] == [99.1, 42.5]
-    assert panel.last_update_label.text() == "last update: just now"
+    assert [value for _, value in panel.history()] == [100.0, 42.5]
+    assert re.search(r"last change \d+ s ago$", panel.times_label.text())  # the checkpoint was just written
+    assert panel.headline_label.text() == "features: 17 of 17 complete · checkpoint reports 42.5%"
 
     registry_path = live.folder / ".buildrunner/features.json"
     registry = json.loads(registry_path.read_text())
@@ -205,22 +209,12 @@ def test_overview_refresh_timer_runs_only_while_shown(qtbot, store: SessionStore
     assert timer is not None and not timer.isActive()
     panel.show()
     qtbot.waitExposed(panel)
-    assert timer.isActive() and timer.interval() == 30_000
+    assert timer.isActive() and timer.interval() == 1_000  # "elapsed" and "12 s ago" move every second
     panel.hide()
     assert not timer.isActive()
     panel.show()
     panel.close()
     assert not timer.isActive()
-
-
-def test_relative_time_wording() -> None:
-    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-    assert relative_time(None, now) == "—"
-    assert relative_time(now - timedelta(seconds=10), now) == "just now"
-    assert relative_time(now + timedelta(seconds=10), now) == "just now"
-    assert relative_time(now - timedelta(minutes=5), now) == "5 minutes ago"
-    assert relative_time(now - timedelta(hours=1, minutes=5), now) == "1 hour ago"
-    assert relative_time(now - timedelta(days=3), now) == "3 days ago"
 
 
 # ---------------------------------------------------------------- checkpoints
