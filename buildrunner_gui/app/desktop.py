@@ -110,9 +110,11 @@ class DesktopApp(QObject):
         restore = not (projects or demo or mirrors)  # nothing asked for: the last session's projects and mirrors
         for url, token in self.settings.open_mirrors() if restore else mirrors or []:
             self.manager.open_remote(url, token)
+            await asyncio.sleep(0)  # one session's views at a time: thirty at once would freeze the window
         for project in self.settings.open_projects() if restore else projects:
             if is_stream_url(project):  # cli.md: the window takes a mirror URL wherever it takes a PROJECT
                 self.manager.open_remote(project)
+                await asyncio.sleep(0)
             else:
                 await self.open_project(project)
         if demo:
@@ -244,8 +246,13 @@ class DesktopApp(QObject):
 
     def connect_mirrors(self, urls: list[str], token: str, server: str = "") -> None:
         self.settings.set_last_server(server or (urls[0] if urls else ""), token)
-        opened = [self.manager.open_remote(url, token or None) for url in urls]
-        last = next((session for session in reversed(opened) if session is not None), None)
+        self._spawn(self._open_mirrors(urls, token or None))
+
+    async def _open_mirrors(self, urls: list[str], token: str | None) -> None:
+        last = None
+        for url in urls:
+            last = self.manager.open_remote(url, token) or last
+            await asyncio.sleep(0)  # one session's views at a time, as at start
         if last is not None:
             self.window.sidebar.select(last.session_id)
 

@@ -36,17 +36,18 @@ class Liveness:
 
 
 LOCAL = Liveness(True, "local", "", "")
+LIVE = Liveness(True, "live", "live", "live")
 
 
 def liveness(source: Mapping[str, object], now: datetime | None = None) -> Liveness:
     if source.get("kind", "local") == "local":
         return LOCAL
-    now = now or datetime.now(UTC)
     state = str(source.get("state") or "connecting")
+    if state == "live":
+        return LIVE  # the common case, read often: nothing to format
+    now = now or datetime.now(UTC)
     reason = str(source.get("reason") or "")
     contact = last_contact(source.get("last_contact"), now)
-    if state == "live":
-        return Liveness(True, state, "live", "live")
     if state == "reconnecting":
         wait = _seconds_until(source.get("next_try"), now)
         summary = f"reconnecting in {wait} s" if wait is not None and wait > 0 else "reconnecting…"

@@ -90,13 +90,19 @@ def headline(store: SessionStore) -> str:
 
 
 def _current(store: SessionStore) -> str:
+    """The first items in progress by name; the count comes from the running tally, so the scan stops early."""
     for kind in ("feature", "component"):
-        names = [
-            str(item["name"] or item["id"]) for item in store.items[kind].values() if item["status"] == "in_progress"
-        ]
-        if names:
-            more = len(names) - CURRENT_SHOWN
-            return ", ".join(names[:CURRENT_SHOWN]) + (f" and {more} more" if more > 0 else "")
+        count = store.stats(kind)["in_progress"]
+        if not count:
+            continue
+        names: list[str] = []
+        for item in store.items[kind].values():
+            if item["status"] == "in_progress":
+                names.append(str(item["name"] or item["id"]))
+                if len(names) == CURRENT_SHOWN:
+                    break
+        more = count - len(names)
+        return ", ".join(names) + (f" and {more} more" if more > 0 else "")
     return ""
 
 

@@ -41,7 +41,7 @@ class Session(QObject):
         self._shown = ("pending", 0.0)
         self._failure = ""  # the reason of the last failure seen, for the "recovered" notification
         self._stall = StallWatch(stall_minutes, last_activity=time.monotonic())
-        self._liveness = self.liveness
+        self._liveness = liveness(source.store.source)
         self._clock = QTimer(self)  # a mirror's words for its connection change with time ("reconnecting in 9 s")
         self._clock.setInterval(LIVENESS_REFRESH_MS)
         self._clock.timeout.connect(self._show_liveness)
@@ -79,7 +79,8 @@ class Session(QObject):
 
     @property
     def liveness(self) -> Liveness:
-        return liveness(self.store.source)
+        """As last shown: re-read on every change of the source, and every second while not live."""
+        return self._liveness
 
     def start(self) -> None:
         if not self.source.is_local:
@@ -162,7 +163,7 @@ class Session(QObject):
         return _alert_text(kind, name, percent)
 
     def _show_liveness(self) -> None:
-        current = self.liveness
+        current = liveness(self.store.source)
         self.view.show_liveness(current, self.location)
         if current != self._liveness:
             self._liveness = current

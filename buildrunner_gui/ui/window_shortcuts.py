@@ -1,9 +1,10 @@
 """The window's command keys win over a focused text field: Ctrl+E exports even from a filter box.
 
-A text field claims some keys for editing (Ctrl+E is end-of-line, Ctrl+K deletes to the end, Ctrl+W a word, on
-X11) through a ShortcutOverride event, which would keep the window's command from firing. This filter answers
-those events first, for the window's own fields only, so the command's shortcut goes through; dialogs and other
-windows keep their fields' keys.
+A text field claims some keys for editing (Ctrl+E is end-of-line, Ctrl+K deletes to the end, on X11) through a
+ShortcutOverride event, which would keep the window's command from firing. This object filters the events of
+the window's own text fields only (each one as it first gets the focus: an application-wide filter would run
+Python for every event of the app) and lets those keys through to the command; dialogs and other windows keep
+their fields' keys.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ class WindowShortcuts(QObject):
         self._window = window
         self._keys = {key.toString() for key in keys}
         app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if isinstance(new, _TEXT_FIELDS) and new.window() is self._window:
+            new.installEventFilter(self)  # once per field: installing it again only moves it to the front
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(watched, _TEXT_FIELDS):
-            return False
-        if watched.window() is not self._window:
+        if event.type() != QEvent.Type.ShortcutOverride:
             return False
         assert isinstance(event, QKeyEvent)
         pressed = QKeySequence(event.keyCombination()).toString()
