@@ -218,8 +218,8 @@ def write_checkpoint(project: Path, name: str, body: dict) -> str:
 def wait_for_first_render(page) -> None:
     expect(page.locator("#connection-state")).to_have_attribute("data-state", "connected", timeout=10_000)
     expect(page.locator("#features tbody tr[data-id]")).to_have_count(17, timeout=10_000)
-    expect(page.locator("#progress-percent")).to_have_attribute("data-value", "99.1")
-    expect(page.locator("#progress-percent")).to_have_text("99.1%")
+    expect(page.locator("#progress-percent")).to_have_attribute("data-value", "100")
+    expect(page.locator("#progress-percent")).to_have_text("100%")
 
 
 def test_page_renders_the_snapshot_and_applies_live_events(sample_project, serve, page):
@@ -228,7 +228,7 @@ def test_page_renders_the_snapshot_and_applies_live_events(sample_project, serve
     page.goto(served.page_url())
     wait_for_first_render(page)
 
-    assert page.locator("#status-badge").get_attribute("data-status") == "in_progress"
+    assert page.locator("#status-badge").get_attribute("data-status") == "completed"
     expect(page.locator("#upstream-state")).to_be_hidden()  # a local project has no upstream to report on
     expect(page.locator("#components tbody tr[data-id]")).to_have_count(91)
     expect(page.locator("#sessions button[data-id='br3-sample']")).to_have_attribute("aria-current", "true")
@@ -288,7 +288,7 @@ def test_page_renders_the_snapshot_and_applies_live_events(sample_project, serve
     # A removed checkpoint leaves the history, and the figures go back.
     (sample_project / ".buildrunner" / "checkpoints" / f"{checkpoint}.json").unlink()
     expect(page.locator(f"#checkpoints li[data-id='{checkpoint}']")).to_have_count(0, timeout=10_000)
-    expect(page.locator("#progress-percent")).to_have_attribute("data-value", "99.1")
+    expect(page.locator("#progress-percent")).to_have_attribute("data-value", "100")
     expect(page.locator("#features tbody tr[data-id='feat-003']")).to_have_attribute("data-status", "completed")
 
     assert page.evaluate("() => window.notReloaded === true && window.pwned === undefined")
