@@ -54,9 +54,9 @@ def _rolled_back_font() -> QFont:
     return font
 
 
-def checkpoint_mark(record: dict[str, Any], current_id: str | None) -> str:
-    """The row's status mark: `failed`, `rolled_back`, `current` or `saved`."""
-    if checkpoint_failure(record) is not None:
+def checkpoint_mark(record: dict[str, Any], current_id: str | None, failed: bool | None = None) -> str:
+    """The row's status mark: `failed`, `rolled_back`, `current` or `saved` (`failed`: already known)."""
+    if failed if failed is not None else checkpoint_failure(record) is not None:
         return "failed"
     if record.get("status") == ROLLED_BACK:
         return ROLLED_BACK
@@ -80,8 +80,12 @@ class CheckpointTableModel(KeyedTableModel):
         self.dimmed = QColor()  # the view's disabled text colour, set by the panel
         self.failed_color = failure_text_color()
         self._icons: dict[str, QIcon] = {}
+        # Whether a row failed, by the row object (the store replaces a row when it changes, never edits it):
+        # data() runs for every cell and role of every paint, the rule once per row version.
+        self._failed: dict[int, tuple[dict[str, Any], bool]] = {}
 
     def load(self, store: SessionStore) -> None:
+        self._failed.clear()
         self._store = store
         self._current = current_checkpoint(store)
         self.reset_keys(_newest_first(store))
@@ -106,7 +110,12 @@ class CheckpointTableModel(KeyedTableModel):
         return self._current
 
     def mark(self, record: dict[str, Any]) -> str:
-        return checkpoint_mark(record, self._current)
+        known = self._failed.get(id(record))
+        if known is None or known[0] is not record:
+            if len(self._failed) > 2 * len(self._keys) + 64:
+                self._failed.clear()  # rows replaced since: forget their old versions
+            known = self._failed[id(record)] = (record, checkpoint_failure(record) is not None)
+        return checkpoint_mark(record, self._current, known[1])
 
     def _icon(self, mark: str) -> QIcon:
         icon = self._icons.get(mark)

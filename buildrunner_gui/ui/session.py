@@ -21,6 +21,7 @@ from ..model.messages import Message
 from ..model.now import failure_of
 from ..model.store import SessionStore
 from ..sources.source import SessionSource
+from .paced import paced
 from .session_view import SessionView
 
 LIVENESS_REFRESH_MS = 1_000
@@ -47,7 +48,7 @@ class Session(QObject):
         self._clock.timeout.connect(self._show_liveness)
         source.batches.connect(self._on_batch)
         source.reloads.connect(self.load)
-        source.ready.connect(self.load)
+        source.ready.connect(self._load_in_turn)
 
     @property
     def store(self) -> SessionStore:
@@ -94,7 +95,8 @@ class Session(QObject):
         self._clock.stop()
         self.source.batches.disconnect(self._on_batch)
         self.source.reloads.disconnect(self.load)
-        self.source.ready.disconnect(self.load)
+        self.source.ready.disconnect(self._load_in_turn)
+        paced().discard(self.load)
         self.source.stop()
 
     def set_stall_minutes(self, minutes: float) -> None:
@@ -113,6 +115,11 @@ class Session(QObject):
         else:
             self._announce()  # a mirror back from a gap: what changed meanwhile is news, now that it is live
         self.loaded_changed.emit(self.session_id)
+
+    def _load_in_turn(self) -> None:
+        """The first state, filled in when the loop gets to it: many sessions ready at once load one per pass."""
+        if not self.loaded:
+            paced().add(self.load)
 
     def check_stall(self) -> None:
         if not self._liveness.live:

@@ -106,3 +106,16 @@ def test_a_br3_like_page_on_another_origin_reads_the_build_live(tmp_path, sample
     finally:
         pages.stop()
         served.stop()
+
+
+def test_our_own_page_is_unchanged_on_a_br3_server(tmp_path, sample_project: Path, browser_page):
+    """It asks for buildrunner.v1, so a server in the br3 dialect still gives it the protocol's v1."""
+    from .test_browser_page import wait_for_first_render
+
+    served = Served(tmp_path / "serve.log", sample_project, "--port", "0", "--dialect", "br3")
+    try:
+        browser_page.goto(served.page_url())
+        wait_for_first_render(browser_page)
+        assert browser_page.locator("#status-badge").get_attribute("data-status") == "completed"  # not br3 words
+    finally:
+        served.stop()
