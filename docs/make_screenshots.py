@@ -1,4 +1,5 @@
-"""Screenshots of the main views for the README, taken from the real app running the demo build.
+"""Screenshots of the main views for the README, taken from the real app running the demo build: at the
+moment its tests fail (why, in red; the failing feature and the failing lines) and at its end.
 
 Run under a real X server (Xvfb):  xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python docs/make_screenshots.py
 """
@@ -17,34 +18,52 @@ from buildrunner_gui.app import DesktopApp, follow_system_colour_scheme
 from buildrunner_gui.settings import AppSettings
 
 OUT = Path(__file__).resolve().parent / "screenshots"
-SHOTS = [
-    ("overview", 0),
-    ("features", 1),
-    ("components", 2),
-    ("checkpoints", 3),
-    ("documents", 4),
-    ("terminal", 6),
-    ("activity", 7),
-]
+AT_FAILURE = [("overview-failed", 0), ("features", 1), ("terminal", 6)]  # the demo's tests fail midway
+AT_END = [("overview", 0), ("components", 2), ("checkpoints", 3), ("documents", 4), ("activity", 7)]
+TIMEOUT_SECONDS = 120.0
 
 
-async def take(desktop: DesktopApp, seconds: float) -> None:
+async def take(desktop: DesktopApp) -> None:
     await desktop.start([], demo=True)
     desktop.window.resize(1280, 800)
-    await asyncio.sleep(seconds)  # let the simulated build run into its interesting middle
     session = next(iter(desktop.sessions.values()))
-    session.view.features.table.selectRow(0)
-    session.view.checkpoints.tree.setCurrentItem(session.view.checkpoints.tree.topLevelItem(0))
-    for name, tab in SHOTS:
-        session.view.tabs.setCurrentIndex(tab)
-        await asyncio.sleep(0.3)
-        desktop.window.grab().save(str(OUT / f"{name}.png"))
-        print("saved", OUT / f"{name}.png")
+    await _until(lambda: session.status == "failed")
+    await asyncio.sleep(0.5)
+    failed = [row for row in range(session.view.features.proxy.rowCount())
+              if session.view.features.proxy.index(row, 0).data() and _is_failed(session, row)]  # fmt: skip
+    session.view.features.table.selectRow(failed[0] if failed else 0)
+    await _shoot(desktop, session, AT_FAILURE)
+    demo = desktop._demo
+    await _until(lambda: demo is not None and demo.finished)
+    await asyncio.sleep(1.0)
+    checkpoints = session.view.checkpoints
+    checkpoints.tree.setCurrentIndex(checkpoints.tree.model().index(0, 0))
+    await _shoot(desktop, session, AT_END)
     await desktop.shutdown()
 
 
+def _is_failed(session, row: int) -> bool:
+    features = session.view.features
+    source = features.proxy.mapToSource(features.proxy.index(row, 0))
+    item = features.model.item_at(source.row())
+    return item is not None and item["status"] == "failed"
+
+
+async def _shoot(desktop: DesktopApp, session, shots: list[tuple[str, int]]) -> None:
+    for name, tab in shots:
+        session.view.tabs.setCurrentIndex(tab)
+        await asyncio.sleep(0.4)
+        desktop.window.grab().save(str(OUT / f"{name}.png"))
+        print("saved", OUT / f"{name}.png")
+
+
+async def _until(condition, timeout: float = TIMEOUT_SECONDS) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.1)
+
+
 def main() -> int:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 25.0
     OUT.mkdir(exist_ok=True)
     app = QApplication(sys.argv[:1])
     follow_system_colour_scheme(app)
@@ -53,7 +72,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as settings_dir:
         desktop = DesktopApp(AppSettings(str(Path(settings_dir) / "settings.ini")), server_port=0)
         with loop:
-            loop.run_until_complete(take(desktop, seconds))
+            loop.run_until_complete(take(desktop))
     return 0
 
 
