@@ -106,8 +106,9 @@ class MainWindow(QMainWindow):
         self._views[session_id] = view
         self._folders[session_id] = folder
         self.views.addWidget(view)
+        # The first one is shown; later ones only when asked for (the app selects what the user opened):
+        # showing each of thirty restored sessions in turn would lay out thirty views for nothing.
         self.sidebar.add_session(session_id, name, status, percent, folder)
-        self.sidebar.select(session_id)
 
     def update_session(self, session_id: str, name: str, status: str, percent: float) -> None:
         self.sidebar.update_session(session_id, name, status, percent)
