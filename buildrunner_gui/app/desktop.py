@@ -107,6 +107,7 @@ class DesktopApp(QObject):
         if self.preferences.server_enabled:
             await self.host.start(self.preferences)
         self.window.restore_layout(*self.settings.window_state())
+        self.window.show()  # at once: sessions appear in it as they open (and each view is laid out on its own)
         restore = not (projects or demo or mirrors)  # nothing asked for: the last session's projects and mirrors
         for url, token in self.settings.open_mirrors() if restore else mirrors or []:
             self.manager.open_remote(url, token)
@@ -122,7 +123,6 @@ class DesktopApp(QObject):
         self._stall_timer.start()
         self._server_timer.start()
         self._show_server()
-        self.window.show()
 
     async def open_demo(self) -> None:
         """The simulated build in a temporary folder (one per window: asked again, it is shown again)."""

@@ -43,6 +43,7 @@ class Session(QObject):
         self._failure = ""  # the reason of the last failure seen, for the "recovered" notification
         self._stall = StallWatch(stall_minutes, last_activity=time.monotonic())
         self._liveness = liveness(source.store.source)
+        self._shown_liveness = False  # the view has not been told yet
         self._clock = QTimer(self)  # a mirror's words for its connection change with time ("reconnecting in 9 s")
         self._clock.setInterval(LIVENESS_REFRESH_MS)
         self._clock.timeout.connect(self._show_liveness)
@@ -108,6 +109,7 @@ class Session(QObject):
         first = not self.loaded
         self._floor_seq = self.store.seq
         self.view.load(self.store)
+        self._shown_liveness = False  # the overview was refilled: say where it comes from again
         self._show_liveness()
         if first:
             self._shown = (self.status, self.percent)  # opening a project is not news
@@ -171,6 +173,9 @@ class Session(QObject):
 
     def _show_liveness(self) -> None:
         current = liveness(self.store.source)
+        if current == self._liveness and self._shown_liveness:
+            return  # nothing to redraw (a live mirror, every second)
+        self._shown_liveness = True
         self.view.show_liveness(current, self.location)
         if current != self._liveness:
             self._liveness = current
