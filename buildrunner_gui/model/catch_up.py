@@ -1,6 +1,6 @@
 """The events that take a client from one snapshot to another (a relay whose upstream reloaded, protocol.md).
 
-Items, checkpoints, figures, the source, documents and artifacts are diffed; the bounded tails (terminal,
+Items, checkpoints, figures, the source, documents, artifacts and build runs are diffed; the bounded tails (terminal,
 files, errors) get the rows that are new after the longest overlap of the old tail with the new one. A
 client applying these events ends with the new state, but for `files` rows the documents' and artifacts'
 own changes add.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .messages import Message, Snapshot
+from .messages import RUN_KEYS, Message, Snapshot
 from .store import empty_progress
 
 _ITEM_KEYS = ("name", "status", "raw_status", "progress", "metadata")
@@ -53,6 +53,11 @@ def events_between(old: Snapshot, new: Snapshot, stamp: str) -> list[Message]:
         event("file_change", {**body, "content": None, "truncated": False}, row["timestamp"])
 
     _documents_and_artifacts(old, new, event)
+
+    old_runs = {run["run_id"]: run for run in old.get("runs") or []}
+    for run in new.get("runs") or []:  # oldest first: a client appends the new ones in the same order
+        if old_runs.get(run["run_id"]) != run:
+            event("run_update", {key: run[key] for key in RUN_KEYS})  # type: ignore[literal-required]
 
     figures = {key: new["progress"][key] for key in empty_progress()}  # type: ignore[literal-required]
     if (old["progress"], old["project"], old.get("last_change")) != (

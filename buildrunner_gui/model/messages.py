@@ -20,6 +20,8 @@ ChangeType = Literal["created", "modified", "deleted", "moved"]
 FileTypeName = Literal["checkpoint", "features", "context", "artifact", "log", "spec", "other"]
 OutputType = Literal["stdout", "stderr", "info"]
 SourceState = Literal["connecting", "live", "reconnecting", "unreachable", "refused"]
+RunState = Literal["starting", "running", "paused", "finished", "failed_to_start"]
+RUN_KEYS = ("run_id", "state", "command", "started_at", "ended_at", "exit_code", "duration_s")
 
 # Event type -> subscription topic.
 EVENT_TOPICS: dict[str, str] = {
@@ -132,6 +134,18 @@ class SourceOut(TypedDict):
     next_try: NotRequired[str]  # beyond protocol.md: when a reconnecting or unreachable mirror tries again
 
 
+class RunOut(TypedDict):
+    """One build run, as its latest `run_update` says (protocol.md, "Build runs and remote control")."""
+
+    run_id: str
+    state: RunState
+    command: str
+    started_at: str
+    ended_at: str | None
+    exit_code: int | None
+    duration_s: float | None
+
+
 class Snapshot(TypedDict):
     """The `state` of a `status` message, and the output of `status --json`."""
 
@@ -150,6 +164,8 @@ class Snapshot(TypedDict):
     errors: list[ErrorOut]
     documents: list[DocumentOut]
     artifacts: list[ArtifactOut]
+    run: RunOut | None  # the current or last build run
+    runs: list[RunOut]  # the last 20, newest last
 
 
 # ---------------------------------------------------------------- server -> client
@@ -244,17 +260,10 @@ class ErrorMessage(Common):
     traceback: str | None
 
 
-class RunUpdate(Common):
-    """A build run changed (protocol.md, "Build runs and remote control"); no source emits it yet."""
+class RunUpdate(Common, RunOut):
+    """A build run changed (protocol.md, "Build runs and remote control"): the runner emits it."""
 
     type: Literal["run_update"]  # type: ignore[misc]
-    run_id: str
-    state: Literal["starting", "running", "paused", "finished", "failed_to_start"]
-    command: str
-    started_at: str
-    ended_at: str | None
-    exit_code: int | None
-    duration_s: float | None
 
 
 class Pong(Common):

@@ -20,12 +20,13 @@ from typing import Any, cast
 from . import figures
 from .clock import utc_now_iso
 from .formats import document_title
-from .messages import Message, ProjectOut, Snapshot, SourceOut
+from .messages import RUN_KEYS, Message, ProjectOut, RunOut, Snapshot, SourceOut
 from .snapshot_frame import StatusFrame
 
 TERMINAL_LINES = 1_000
 FILE_EVENTS = 200
 ERROR_EVENTS = 100
+SNAPSHOT_RUNS = 20  # the snapshot's `runs`: the last 20, newest last
 SNAPSHOT_CHECKPOINTS = 500
 SNAPSHOT_LINE_CHARS = 1_000  # long lines are clipped in the snapshot (events carry them whole)
 DOCUMENT_TYPES = ("context", "spec")
@@ -61,6 +62,7 @@ class SessionStore:
             "terminal_output": self._terminal_output,
             "file_change": self._file_change,
             "error": self._error,
+            "run_update": self._run_update,
         }
         self._clear(project, source or LOCAL_SOURCE)
 
@@ -79,6 +81,7 @@ class SessionStore:
         self.errors: deque[dict[str, Any]] = deque(maxlen=ERROR_EVENTS)
         self.documents: dict[str, dict[str, Any]] = {}
         self.artifacts: dict[str, dict[str, Any]] = {}
+        self.runs: dict[str, RunOut] = {}  # by run id, oldest first (a run's update keeps its place)
 
     # ---------------------------------------------------------------- reading
 
@@ -93,6 +96,12 @@ class SessionStore:
                 self.checkpoints.values(), key=lambda row: (row["timestamp"], row["checkpoint_id"])
             )
         return self._checkpoint_order
+
+    def current_run(self) -> RunOut | None:
+        """The current or last build run (a copy), or None before the first."""
+        if not self.runs:
+            return None
+        return dict(next(reversed(self.runs.values())))  # type: ignore[return-value]
 
     def snapshot(self) -> Snapshot:
         """The snapshot at the current seq, built once per seq. Shared: callers must not change it."""
@@ -114,6 +123,8 @@ class SessionStore:
             "errors": list(self.errors),
             "documents": [self.documents[path] for path in sorted(self.documents)],
             "artifacts": [self.artifacts[path] for path in sorted(self.artifacts)],
+            "run": self.current_run(),
+            "runs": list(self.runs.values()),
         }
         snapshot = cast(Snapshot, state)  # the shapes are the messages' own (the tests validate them)
         self._snapshot = (self.seq, snapshot)
@@ -193,6 +204,11 @@ class SessionStore:
         self.errors.extend(dict(row) for row in state["errors"])
         self.documents = {doc["file_path"]: dict(doc) for doc in state["documents"]}
         self.artifacts = {art["file_path"]: dict(art) for art in state["artifacts"]}
+        for run_row in state.get("runs") or []:
+            self.runs[run_row["run_id"]] = dict(run_row)  # type: ignore[assignment]
+        current = state.get("run")
+        if current is not None and current["run_id"] not in self.runs:  # a sender that kept fewer runs than its run
+            self._put_run(dict(current))  # type: ignore[arg-type]
         self._snapshot = None
 
     # ---------------------------------------------------------------- the reducer, one method per event type
@@ -297,6 +313,18 @@ class SessionStore:
             "content": content,
             "truncated": message["truncated"],
         }
+
+    def _run_update(self, message: Message) -> None:
+        self._put_run({key: message[key] for key in RUN_KEYS})  # type: ignore[arg-type]
+
+    def _put_run(self, run: RunOut) -> None:
+        runs = self.runs
+        if run["run_id"] in runs:
+            runs[run["run_id"]] = run
+            return
+        runs[run["run_id"]] = run
+        while len(runs) > SNAPSHOT_RUNS:
+            del runs[next(iter(runs))]
 
     def _error(self, message: Message) -> None:
         self.errors.append(
