@@ -91,6 +91,24 @@ class AppSettings:
         recent = [folder, *(f for f in self.recent_projects() if f != folder)][:MAX_RECENT]
         self._store.setValue("session/recent_projects", recent)
 
+    def build_command(self, folder: str, default: str) -> str:
+        """The build command of the project in `folder` (the window's Start runs it)."""
+        return self._build_commands().get(folder) or default
+
+    def set_build_command(self, folder: str, command: str) -> None:
+        commands = self._build_commands()
+        commands[folder] = command
+        self._store.setValue("runs/build_commands", json.dumps(commands))
+
+    def _build_commands(self) -> dict[str, str]:
+        try:
+            rows = json.loads(str(self._store.value("runs/build_commands", "{}") or "{}"))
+        except ValueError:
+            return {}
+        if not isinstance(rows, dict):
+            return {}
+        return {str(k): v for k, v in rows.items() if isinstance(v, str)}
+
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         return self._store.value("window/geometry"), self._store.value("window/state")
 

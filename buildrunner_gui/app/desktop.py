@@ -30,6 +30,7 @@ from ..ui.task_runner import TaskRunner
 from ..ui.tray import StatusTray
 from .background import in_background
 from .notifications import Notifier
+from .runs import RunControl
 from .server_host import ServerHost
 from .sessions import SessionManager
 
@@ -50,6 +51,7 @@ class DesktopApp(QObject):
         self.tray = StatusTray(self.window)
         self.tasks = TaskRunner(self, name="app")
         self.manager = SessionManager(self.tasks, self.preferences.stall_minutes, self)
+        self.runs = RunControl(self.window, self.manager, settings)  # build runs: toolbar, keys, context menu
         self.host = ServerHost()
         self.notifier = Notifier(self.window, self.tray, self.manager.sessions, lambda: self.preferences)
         self.closed = asyncio.Event()
@@ -88,7 +90,7 @@ class DesktopApp(QObject):
         window.export_requested.connect(self.export_report)
         window.settings_requested.connect(self.show_settings)
         window.new_project_requested.connect(self.show_new_project)
-        window.close_requested.connect(lambda: self._spawn(self.shutdown()))
+        window.close_requested.connect(lambda: self.runs.confirm_quit(lambda: self._spawn(self.shutdown())))
         window.set_recent(self.settings.recent_projects())
         manager.added.connect(self._session_added)
         manager.removed.connect(self._session_removed)
@@ -158,6 +160,7 @@ class DesktopApp(QObject):
             timer.stop()
         if self.wizard is not None:
             self.wizard.stop()  # cancels a running creation and waits for its rollback
+        await self.runs.stop_all()  # cancels every build still running and waits until each has ended
         self.manager.close_all()
         if self._demo is not None:
             self._demo.cleanup()

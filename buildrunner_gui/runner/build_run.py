@@ -332,6 +332,10 @@ class BuildRunner(QObject):
 
     # ---------------------------------------------------------------- the end of the app
 
+    def kill_now(self) -> None:
+        """SIGKILL to the whole build at once (the app is past its last wait)."""
+        self._kill_group()
+
     def stop(self) -> None:
         """Cancel a run that is still active (the app is closing); its group gets SIGKILL after 5 s as ever."""
         if self.can_cancel:

@@ -97,6 +97,10 @@ class ProjectWatcher(QObject):
         """Stops the observers and the reader thread; no thread of this watcher is left running."""
         self._worker.stop()
 
+    def publish(self, events: list[Message]) -> None:
+        """GUI thread: events of this session from elsewhere (its build runs), in order with the files' own."""
+        self._publisher.publish(events)
+
     # ---------------------------------------------------------------- the bridge
 
     def _post(self, batch: list[Message], first: bool) -> None:
