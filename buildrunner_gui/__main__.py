@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.max_clients,
                 args.demo,
                 args.dialect,
+                args.control_token,
             )
         if args.command == "mirror":
             if not _has_display():

@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="br3: serve BuildRunner 3's own web client its field names and words (clients asking for "
         "buildrunner.v1 still get v1)",
     )
+    serve.add_argument(
+        "--control-token",
+        metavar="T",
+        help="allow remote control of build runs (POST /api/build/ACTION/SESSION, Authorization: Bearer T); "
+        "off by default, and always different from --token",
+    )
     serve.add_argument("--demo", action="store_true", help="also serve a demo project with a simulated build")
 
     mirror = commands.add_parser(

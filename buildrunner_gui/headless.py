@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QCoreApplication
 
 from .commands import open_project
+from .model.messages import Message
 from .model.session_ids import session_id_for
 from .os_signals import stop_on_signals
 from .ports import default_port, start_server
+from .runner.build_run import DEFAULT_COMMAND, BuildRunner, act
 from .server.access import check_token
+from .server.control import check_control_token
 from .server.mirror_server import MirrorServer
+from .settings import AppSettings
 from .sources.remote import RemoteSource, is_stream_url
 from .sources.source import SessionSource
 from .sources.watcher import ProjectWatcher
@@ -35,10 +40,13 @@ def run_serve(
     max_clients: int,
     demo: bool,
     dialect: str = "v1",
+    control_token: str | None = None,
 ) -> int:
     # A refused token, bad names and bad URLs fail before anything starts.
     if token is not None:
         check_token(token)
+    if control_token is not None:
+        check_control_token(control_token, token)
     folders = [open_project(project, watched=True) for project in projects if not is_stream_url(project)]
     upstreams = [RemoteSource(project) for project in projects if is_stream_url(project)]
     demo_build = None
@@ -56,7 +64,13 @@ def run_serve(
     asyncio.set_event_loop(loop)
     # Without --port, a taken default falls back to a free port (cli.md); a port given and taken is an error.
     server = MirrorServer(
-        host, default_port() if port is None else port, token, allowed_origins, max_clients, dialect=dialect
+        host,
+        default_port() if port is None else port,
+        token,
+        allowed_origins,
+        max_clients,
+        dialect=dialect,
+        control_token=control_token,
     )
     sources: list[SessionSource] = []
     taken: list[str] = []
@@ -67,9 +81,12 @@ def run_serve(
         taken.append(session_id_for(None, upstream.upstream_id, taken))
         upstream.store.session_id = taken[-1]
         sources.append(upstream)
+    runners: list[BuildRunner] = []
+    if control_token is not None:
+        server.controller = _build_controller(sources, runners)
     try:
         with loop:
-            return loop.run_until_complete(_serve(server, sources, demo_build, fallback=port is None))
+            return loop.run_until_complete(_serve(server, sources, demo_build, port is None, runners))
     finally:
         for source in sources:
             source.stop()
@@ -77,7 +94,44 @@ def run_serve(
             demo_build.cleanup()
 
 
-async def _serve(server: MirrorServer, sources: list[SessionSource], demo_build, fallback: bool) -> int:
+def _build_controller(
+    sources: list[SessionSource], made: list[BuildRunner]
+) -> Callable[[str, str], Message | str | None]:
+    """Remote control of each local project's build runs (a relayed session is read-only): its command is the
+    one the window keeps for that folder. The runners made are added to `made`."""
+    runners = {
+        source.session_id: BuildRunner(source.location, source.publish)
+        for source in sources
+        if isinstance(source, ProjectWatcher)
+    }
+    made.extend(runners.values())
+    settings = AppSettings()
+
+    def control(action: str, session_id: str) -> Message | str | None:
+        runner = runners.get(session_id)
+        if runner is None:
+            return None
+        return act(runner, action, settings.build_command(runner.folder, DEFAULT_COMMAND))
+
+    return control
+
+
+async def _stop_builds(runners: list[BuildRunner]) -> None:
+    """Cancel every build still running and wait (bounded: SIGKILL comes 5 s after SIGTERM) until each ended."""
+    for runner in runners:
+        runner.stop()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 8.0
+    while any(runner.active for runner in runners) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    for runner in runners:
+        if runner.active:
+            runner.kill_now()
+
+
+async def _serve(
+    server: MirrorServer, sources: list[SessionSource], demo_build, fallback: bool, runners: list[BuildRunner]
+) -> int:
     stop = asyncio.Event()
     restore = stop_on_signals(stop.set)
     try:
@@ -112,6 +166,7 @@ async def _serve(server: MirrorServer, sources: list[SessionSource], demo_build,
     finally:
         if demo_build is not None:
             demo_build.stop()
+        await _stop_builds(runners)
         await server.stop()
         restore()
     return 0

@@ -340,3 +340,20 @@ class BuildRunner(QObject):
         """Cancel a run that is still active (the app is closing); its group gets SIGKILL after 5 s as ever."""
         if self.can_cancel:
             self.cancel()
+
+
+def act(runner: BuildRunner, action: str, command: str = DEFAULT_COMMAND) -> Message | str:
+    """A build action by name (`start`, `pause`, `resume`, `cancel`, as the server's control routes name them):
+    the `run_update` it produced, or the one-line reason it does not apply."""
+    try:
+        if action == "start":
+            return dict(runner.start(command))
+        if action == "pause":
+            return dict(runner.pause())
+        if action == "resume":
+            return dict(runner.resume())
+        if action == "cancel":
+            return dict(runner.cancel())
+    except RunRefused as exc:
+        return str(exc)
+    return f"unknown action {action}"

@@ -23,6 +23,7 @@ from ..model.store import SessionStore
 from . import br3_dialect
 from .access import AccessPolicy
 from .br3_dialect import DIALECTS
+from .control import ControlAnswer, Controller, check_control_token
 from .loop_thread import LoopThread
 from .mailbox import Mailbox
 from .stream_server import STREAM_PREFIX, StreamServer
@@ -51,6 +52,7 @@ class MirrorServer:
         allowed_origins: Iterable[str] = (),
         max_clients: int = 200,
         dialect: str = "v1",
+        control_token: str | None = None,
     ) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r} (expected one of {', '.join(DIALECTS)})")
@@ -59,6 +61,10 @@ class MirrorServer:
         self.requested_port = port
         self.max_clients = max_clients
         self.access = AccessPolicy.for_bind(host, token, allowed_origins)
+        if control_token is not None:
+            check_control_token(control_token, self.access.token)
+        self.control_token = control_token
+        self.controller: Controller | None = None  # set by the owner: runs a build action (owner's thread)
         self.sessions: dict[str, SessionSource] = {}
         self._forwarders: dict[str, Any] = {}
         self._thread: LoopThread | None = None
@@ -104,6 +110,7 @@ class MirrorServer:
             to_owner,
             thread.mailbox,
             self.dialect,
+            self.control_token,
         )
         try:
             self.access.port = await thread.run(core.start())
@@ -178,6 +185,12 @@ class MirrorServer:
         snapshot = source.store.snapshot()
         body = snapshot if dialect == "v1" else br3_dialect.status_body(snapshot, session_id)
         return json.dumps(body).encode()
+
+    def control(self, action: str, session_id: str) -> ControlAnswer:
+        """A build action asked through the server: the owner's `controller` runs it (None: no such session)."""
+        if self.controller is None or session_id not in self.sessions:
+            return None
+        return self.controller(action, session_id)
 
     def session_rows(self) -> list[dict[str, Any]]:
         return [_session_row(session_id, source.store) for session_id, source in self.sessions.items()]

@@ -30,6 +30,7 @@ from .access import AccessPolicy
 from .br3_dialect import V1_SUBPROTOCOL
 from .channel import ClientChannel
 from .client_input import BadInput, Ping, RequestStatus, Resume, Subscribe, read_client_message
+from .control import ControlAnswer, ControlLimiter, bearer_matches, control_route
 from .mailbox import Mailbox
 from .request_bodies import BodyRefusingConnection
 from .served_session import ServedSession
@@ -55,6 +56,8 @@ class OwnerReads(Protocol):
 
     def session_rows(self) -> list[dict[str, Any]]: ...
 
+    def control(self, action: str, session_id: str) -> ControlAnswer: ...
+
 
 class StreamServer:
     def __init__(
@@ -68,8 +71,11 @@ class StreamServer:
         to_owner: Mailbox,
         to_self: Mailbox,
         dialect: str = "v1",
+        control_token: str | None = None,
     ) -> None:
         self.access = access
+        self.control_token = control_token  # None: remote control is off, its paths answer 404
+        self.control_limiter = ControlLimiter()
         self.dialect = dialect  # what clients that do not ask for v1 get (protocol.md, Dialects)
         self.host = host
         self.requested_port = port
@@ -183,6 +189,9 @@ class StreamServer:
 
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         method = getattr(request, "method", "GET")
+        route = control_route(unquote(urlsplit(request.path).path))
+        if route is not None:
+            return await self._answer_control(connection, request, method, *route)
         if method == "OPTIONS":
             return self._preflight(request)
         if method != "GET":  # read-only: nothing here accepts a body
@@ -237,6 +246,44 @@ class StreamServer:
             body = await self._on_owner(lambda: self._reads.snapshot_body(session_id, dialect))
             return reply.text(404, "unknown session") if body is None else reply.encoded_json(200, body)
         return reply.text(404, "not found")
+
+    async def _answer_control(
+        self, connection: ServerConnection, request: Request, method: str, action: str, session_id: str
+    ) -> Response:
+        """A build action (protocol.md, "Build runs and remote control"); the action runs on the owner's thread."""
+        if self.control_token is None:
+            return reply.text(404, "not found")
+        allowed, wait = self.control_limiter.allow(connection.remote_address)
+        if not allowed:
+            refused = reply.text(429, "too many control requests from this address; try again later")
+            refused.headers["Retry-After"] = str(max(1, round(wait)))
+            return refused
+        if method == "OPTIONS":
+            preflight = self._preflight(request)
+            if preflight.status_code == 204:
+                preflight.headers["Access-Control-Allow-Methods"] = "POST"
+            return preflight
+        if method != "POST":
+            refused = reply.text(405, "only POST is served here")
+            refused.headers["Allow"] = "POST"
+            return refused
+        refusal = self.access.check(request.path, request.headers, connection.remote_address, need_token=False)
+        if refusal is not None:
+            return reply.text(*refusal)
+        if not bearer_matches(request.headers, self.control_token):
+            return reply.text(401, "the control token is required (Authorization: Bearer TOKEN)")
+        if session_id not in self.sessions:
+            return reply.text(404, "unknown session")
+        answer: ControlAnswer = await self._on_owner(lambda: self._reads.control(action, session_id))
+        if answer is None:
+            return reply.text(404, "unknown session (or one that cannot run builds)")
+        if isinstance(answer, str):
+            return reply.text(409, answer)
+        accepted = reply.json_reply(202, answer)  # the run_update the action produced
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            cors.allow(accepted, origin)
+        return accepted
 
     # ---------------------------------------------------------------- a WebSocket client
 
