@@ -164,6 +164,8 @@ class BuildRunner(QObject):
         process.finished.connect(lambda code, status: self._finished(process, code, status))
         process.errorOccurred.connect(lambda error: self._error(process, error))
         process.start()
+        if self._process is process and process.processId() > 0:  # forked: its group exists (cancel applies)
+            self._pgid = int(process.processId())
         return starting
 
     def pause(self) -> Message:
@@ -184,7 +186,7 @@ class BuildRunner(QObject):
         if not self.can_cancel:
             raise RunRefused("nothing to cancel" if not self.active else "the build is already being cancelled")
         self._cancelling = True
-        if self._process is None or self._pgid == 0:  # not started yet: it ends when QProcess says so
+        if self._pgid == 0:  # not forked yet: it ends when QProcess says so
             if self._process is not None:
                 self._process.kill()
         else:

@@ -193,6 +193,42 @@ def test_cancel_ends_a_build_that_ignores_sigterm_and_its_grandchild(tmp_path, q
         os.killpg(group, 0)
 
 
+def test_cancel_ends_a_grandchild_that_outlives_the_build(tmp_path, qtbot):
+    """The build's own process ends on SIGTERM; its grandchild ignores it: it is killed with the rest at once."""
+    pid_file = tmp_path / "grandchild.pid"
+    grandchild = script(
+        tmp_path,
+        "grandchild.py",
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(300)\n",
+    )
+    runner, rec = make(tmp_path, qtbot)
+    runner.start(
+        script(
+            tmp_path,
+            "parent.py",
+            "import shlex, subprocess, time\n"
+            f"child = subprocess.Popen(shlex.split({grandchild!r}))\n"
+            f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(300)\n",
+        )
+    )
+    qtbot.waitUntil(lambda: ("stdout", "ready") in rec.lines, timeout=20_000)
+    pid = int(pid_file.read_text())
+    runner.cancel()
+    wait_ended(qtbot, runner, 30_000)
+    assert rec.updates[-1]["exit_code"] == -15
+    qtbot.waitUntil(lambda: not alive(pid), timeout=10_000)
+
+
+def test_cancel_right_after_start(tmp_path, qtbot):
+    runner, rec = make(tmp_path, qtbot)
+    runner.start(script(tmp_path, "sleep.py", "import time\ntime.sleep(60)\n"))
+    runner.cancel()
+    wait_ended(qtbot, runner, 20_000)
+    assert rec.states[0] == "starting" and rec.states[-1] == "finished"
+
+
 def test_cancel_a_build_that_stops_on_sigterm(tmp_path, qtbot):
     runner, rec = make(tmp_path, qtbot)
     runner.start(script(tmp_path, "sleep.py", "import time\nprint('up', flush=True)\ntime.sleep(60)\n"))
