@@ -53,6 +53,7 @@ class DesktopApp(QObject):
         self.manager = SessionManager(self.tasks, self.preferences.stall_minutes, self)
         self.runs = RunControl(self.window, self.manager, settings)  # build runs: toolbar, keys, context menu
         self.host = ServerHost()
+        self.host.controller = self.runs.answer  # serve's control routes, when a control token is set
         self.notifier = Notifier(self.window, self.tray, self.manager.sessions, lambda: self.preferences)
         self.closed = asyncio.Event()
         self.wizard: NewProjectWizard | None = None
@@ -213,7 +214,7 @@ class DesktopApp(QObject):
         before = self.preferences
 
         def served(p: Preferences) -> tuple[object, ...]:
-            return p.server_enabled, p.host, p.port, p.token, p.serve_br3, p.allowed_origins
+            return p.server_enabled, p.host, p.port, p.token, p.serve_br3, p.allowed_origins, p.control_token
 
         server_changed = served(preferences) != served(before)
         self.preferences = preferences

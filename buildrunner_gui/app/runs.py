@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from ..model.messages import Message
-from ..runner.build_run import DEFAULT_COMMAND, BuildRunner, RunRefused
+from ..runner.build_run import DEFAULT_COMMAND, BuildRunner, RunRefused, act
 from ..settings import AppSettings
 from ..ui.main_window import MainWindow
 from ..ui.run_toolbar import RunState, RunToolbar, attach_context_menu
@@ -121,6 +121,14 @@ class RunControl(QObject):
 
     def cancel(self, session_id: str) -> Message:
         return self._runner(session_id).cancel()
+
+    def answer(self, action: str, session_id: str) -> Message | str | None:
+        """A build action asked through the mirror server: its `run_update`, the reason it does not apply, or
+        None (no such session, or a mirrored one)."""
+        runner = self.runners.get(session_id)
+        if runner is None:
+            return None
+        return act(runner, action, self.command(session_id))
 
     def _act(self, action: Callable[[str], Message], session_id: str) -> None:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from ..ports import default_port, start_server
+from ..server.control import Controller
 from ..server.mirror_server import MirrorServer
 from ..settings import Preferences
 from ..sources.source import SessionSource
@@ -18,6 +19,7 @@ class ServerHost:
         self.error = ""
         self.note = ""  # "port 8765 was taken; serving on N" while it is
         self._sources: dict[str, SessionSource] = {}
+        self.controller: Controller | None = None  # the build actions the server's control routes run
 
     async def start(self, preferences: Preferences) -> None:
         self.note = ""
@@ -25,8 +27,14 @@ class ServerHost:
             dialect = "br3" if preferences.serve_br3 else "v1"
             origins = preferences.allowed_origins.replace(",", " ").split()
             server = MirrorServer(
-                preferences.host, preferences.port, preferences.token or None, origins, dialect=dialect
+                preferences.host,
+                preferences.port,
+                preferences.token or None,
+                origins,
+                dialect=dialect,
+                control_token=preferences.control_token or None,
             )
+            server.controller = self.controller
             # The default port, taken (a second window, a `serve`), falls back to a free one; a chosen one does not.
             self.note = await start_server(server, fallback=preferences.port == default_port())
         except ValueError as exc:

@@ -53,6 +53,12 @@ class SettingsDialog(QDialog):
         self.allowed_origins.setPlaceholderText("e.g. http://localhost:3001 (BuildRunner 3's web UI)")
         self.allowed_origins.setToolTip("Web pages on these origins may read this server (CORS); separate with spaces")
         server_form.addRow("Allowed origins:", self.allowed_origins)
+        self.control_token = QLineEdit(preferences.control_token)
+        self.control_token.setPlaceholderText("empty: viewers cannot start or stop builds")
+        self.control_token.setToolTip("Clients with this token (never the access token) may start, pause, resume "
+                                      "and cancel builds")  # fmt: skip
+        self.control_token.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
+        server_form.addRow("Control token:", self.control_token)
 
         self.notify = {
             kind: QCheckBox(label)
@@ -94,6 +100,7 @@ class SettingsDialog(QDialog):
             host=self.host.text().strip() or "127.0.0.1",
             port=self.port.value(),
             token=self.token.text().strip(),
+            control_token=self.control_token.text().strip(),
             notify_started=self.notify["started"].isChecked(),
             notify_completed=self.notify["completed"].isChecked(),
             notify_failed=self.notify["failed"].isChecked(),

@@ -147,3 +147,42 @@ def test_a_mirror_has_no_build_controls(run, tmp_path):
             await desktop.shutdown()
 
     run(scenario(), timeout=30)
+
+
+def test_the_window_server_takes_build_actions_with_its_control_token(run, tmp_path):
+    folder = project(tmp_path)
+    settings_file = str(tmp_path / "settings.ini")
+    settings = AppSettings(settings_file)
+    settings.set_build_command(str(folder), f"{PY} -u build.py")
+    preferences = settings.preferences()
+    preferences.control_token = "control-token-0123456789abcdef"
+    settings.save_preferences(preferences)
+
+    async def post(port: int, target: str, token: str) -> int:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
+        raw = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        return int(raw.split()[1])
+
+    async def scenario():
+        desktop = DesktopApp(AppSettings(settings_file), server_port=0)
+        await desktop.start([str(folder)])
+        await wait_for(lambda: all(s.loaded for s in desktop.sessions.values()))
+        try:
+            (session_id,) = desktop.sessions
+            port = desktop.server.port
+            assert await post(port, f"/api/build/start/{session_id}", "wrong-token-0123456789abcdef") == 401
+            assert await post(port, f"/api/build/start/{session_id}", preferences.control_token) == 202
+            await wait_for(lambda: (folder / "build.pid").exists() and (folder / "build.pid").read_text())
+            assert not desktop.runs.toolbar.start_action.isEnabled()  # the window shows the run
+            assert desktop.runs.toolbar.cancel_action.isEnabled()
+            assert await post(port, f"/api/build/cancel/{session_id}", preferences.control_token) == 202
+            await wait_for(lambda: desktop.sessions[session_id].store.snapshot()["run"]["state"] == "finished")
+        finally:
+            await desktop.shutdown()
+
+    run(scenario(), timeout=60)
