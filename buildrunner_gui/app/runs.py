@@ -69,6 +69,8 @@ class RunControl(QObject):
             self._show(session_id)
 
     def _removed(self, session_id: str) -> None:
+        if self.toolbar.session_id == session_id:  # until another one is selected, the controls apply to none
+            self.toolbar.show_run(None, RunState(), "")
         runner = self.runners.pop(session_id, None)
         if runner is None:
             return

@@ -81,6 +81,11 @@ class RunToolbar(QToolBar):
         self.addAction(action)
         return action
 
+    @property
+    def session_id(self) -> str | None:
+        """The session the controls apply to (the selected one)."""
+        return self._session
+
     def actions_for_window(self) -> list[QAction]:
         return [self.start_action, self.pause_action, self.cancel_action]
 

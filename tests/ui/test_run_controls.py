@@ -88,6 +88,9 @@ def test_start_pause_resume_cancel_from_the_toolbar(run, tmp_path):
             await wait_for(lambda: session.store.snapshot()["run"]["state"] == "finished")
             assert bar.start_action.isEnabled() and not bar.pause_action.isEnabled()
             assert not alive(int((folder / "build.pid").read_text()))
+
+            desktop.manager.close(session_id)  # the project goes: its controls with it
+            assert bar.session_id is None and not bar.start_action.isEnabled()
         finally:
             await desktop.shutdown()
 
@@ -182,6 +185,29 @@ def test_the_window_server_takes_build_actions_with_its_control_token(run, tmp_p
             assert desktop.runs.toolbar.cancel_action.isEnabled()
             assert await post(port, f"/api/build/cancel/{session_id}", preferences.control_token) == 202
             await wait_for(lambda: desktop.sessions[session_id].store.snapshot()["run"]["state"] == "finished")
+        finally:
+            await desktop.shutdown()
+
+    run(scenario(), timeout=60)
+
+
+def test_removing_a_project_cancels_its_build(run, tmp_path):
+    folder = project(tmp_path)
+    settings_file = str(tmp_path / "settings.ini")
+    AppSettings(settings_file).set_build_command(str(folder), f"{PY} -u build.py")
+
+    async def scenario():
+        desktop = DesktopApp(AppSettings(settings_file), server_port=0)
+        await desktop.start([str(folder)])
+        await wait_for(lambda: all(s.loaded for s in desktop.sessions.values()))
+        try:
+            (session_id,) = desktop.sessions
+            desktop.runs.start(session_id)
+            await wait_for(lambda: (folder / "build.pid").exists() and (folder / "build.pid").read_text())
+            pid = int((folder / "build.pid").read_text())
+            desktop.manager.close(session_id)
+            await wait_for(lambda: not alive(pid))
+            await wait_for(lambda: not desktop.runs._leaving)  # the runner goes once its build has ended
         finally:
             await desktop.shutdown()
 
