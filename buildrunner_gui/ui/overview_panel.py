@@ -52,7 +52,7 @@ STATUS_TEXT = {"in_progress": "In progress", "completed": "Completed", "failed":
 REFRESH_MS = 1_000  # "elapsed" and "12 s ago" move on while the panel is shown
 FAILED_RED = "#D55E00"
 HISTORY_POINTS = 2_000  # one point per build_progress message; bounded for very long sessions
-_SHOWN_TYPES = frozenset(("component_update", "feature_update", "checkpoint_update", "build_progress"))
+_SHOWN_TYPES = frozenset(("component_update", "feature_update", "checkpoint_update", "build_progress", "run_update"))
 
 
 class StatusBadge(QWidget):
@@ -227,6 +227,8 @@ class OverviewPanel(QWidget):
                 history = True
             shown = shown or kind in _SHOWN_TYPES
         if not shown:
+            if any(message["type"] == "terminal_output" for message in batch):
+                self._show_now()  # the newest line, and what it may say about a failure
             return
         if history:
             self._marks = _checkpoint_times(store)
@@ -270,7 +272,7 @@ class OverviewPanel(QWidget):
         return key
 
     def _show_store(self, store: SessionStore) -> None:
-        self._show_progress(store.progress)
+        self._show_progress({**store.progress, "status": store.status})  # the session's status (a run's failure)
         for key, kind in (("features", "feature"), ("components", "component")):
             stats = store.stats(kind)
             self.count_labels[key].setText(f"{stats['completed']} / {stats['total']} completed")
@@ -307,7 +309,12 @@ class OverviewPanel(QWidget):
         self.failure_label.setVisible(failure is not None)
         if failure is None:
             return
-        target = {"checkpoint": "the checkpoint", "feature": "the feature", "component": "the component"}
+        target = {
+            "checkpoint": "the checkpoint",
+            "feature": "the feature",
+            "component": "the component",
+            "run": "its output",
+        }
         shown = target.get(failure.where, "the line")
         link = f'<a href="{failure.where}:{escape(failure.ref, quote=True)}">show {shown}</a>'
         self.failure_label.setText(f"✖ Failed: {escape(failure.reason)} — {link}")

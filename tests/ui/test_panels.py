@@ -503,3 +503,15 @@ def test_a_checkpoint_whose_time_changes_moves_with_its_selection(qtbot, qtmodel
     assert panel.tree.currentIndex().data(ID_ROLE) == "c"  # the selection moved with it
     assert "Phase: re-dated" in panel.details.text()
     qtmodeltester.check(panel.model)
+
+
+def test_overview_shows_the_newest_line_from_a_batch_of_output_alone(qtbot) -> None:
+    store = make_store()
+    panel = add_widget(qtbot, OverviewPanel())
+    panel.load(store)
+    batch = [
+        {"type": "terminal_output", "session_id": "", "epoch": "", "seq": 0, "timestamp": "2026-01-01T00:00:00.000Z",
+         "output": "compiling cart\n", "output_type": "stdout", "source": "log:build.log"}
+    ]  # fmt: skip
+    feed(panel, store, batch)
+    assert panel.last_line_label.text() == "$ compiling cart"
