@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .activity import Activity, activity
 from .clock import parse_iso
 from .failure_lines import is_failure_output, plain
+from .run_outcome import run_decides, run_reason
 
 if TYPE_CHECKING:
     from .store import SessionStore
@@ -21,11 +22,12 @@ FAILED_SHOWN = 3
 
 @dataclass(frozen=True)
 class Failure:
-    """Why the build failed, and where to look: a checkpoint, an item (feature/component) or a terminal line."""
+    """Why the build failed, and where to look: a checkpoint, an item (feature/component), a run of the build
+    command (`run`: its output is in the terminal) or a terminal line."""
 
     reason: str
-    where: str  # "checkpoint", "feature", "component" or "terminal"
-    ref: str  # the checkpoint's or item's id, or the terminal line's text
+    where: str  # "run", "checkpoint", "feature", "component" or "terminal"
+    ref: str  # the checkpoint's, item's or run's id, or the terminal line's text
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,12 @@ def what_now(store: SessionStore, now: datetime, stall_minutes: float) -> WhatNo
 
 
 def failure_of(store: SessionStore, latest: dict[str, Any] | None) -> Failure | None:
-    """The reason, first that applies: the latest checkpoint's `error` (formats.md: it makes the build failed),
-    the failed items (with their own `error`), the newest failure lines of the terminal."""
+    """The reason, first that applies: the last run of the build command, when it ended badly after the files'
+    last change (`run_outcome`); the latest checkpoint's `error` (formats.md: it makes the build failed), the
+    failed items (with their own `error`), the newest failure lines of the terminal."""
+    run = store.current_run()
+    if run is not None and run_decides(run, store.last_change):
+        return Failure(run_reason(run), "run", str(run["run_id"]))
     if latest is not None and latest.get("error"):
         return Failure(str(latest["error"]), "checkpoint", str(latest["checkpoint_id"]))
     for kind in ("feature", "component"):

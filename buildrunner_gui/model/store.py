@@ -21,6 +21,7 @@ from . import figures
 from .clock import utc_now_iso
 from .formats import document_title
 from .messages import RUN_KEYS, Message, ProjectOut, RunOut, Snapshot, SourceOut
+from .run_outcome import status_with_run
 from .snapshot_frame import StatusFrame
 
 TERMINAL_LINES = 1_000
@@ -69,7 +70,8 @@ class SessionStore:
     def _clear(self, project: ProjectOut, source: SourceOut) -> None:
         self.project: ProjectOut = dict(project)  # type: ignore[assignment]
         self.source: SourceOut = dict(source)  # type: ignore[assignment]
-        self.status: str = "pending"
+        self.status: str = "pending"  # the session's: the files' own, or `failed` by the last run (run_outcome)
+        self.files_status: str = "pending"  # what the files say (the differ's `build_progress`)
         self.last_change: str | None = None
         self.progress: dict[str, Any] = empty_progress()
         self.items: dict[str, dict[str, dict[str, Any]]] = {"component": {}, "feature": {}}
@@ -190,7 +192,7 @@ class SessionStore:
         self._snapshot = None
 
     def _load(self, state: Snapshot) -> None:
-        self.status = state["status"]
+        self.files_status = str(state["progress"].get("status") or state["status"])
         self.last_change = state.get("last_change")
         self.progress = dict(state["progress"])
         for kind, key in (("component", "components"), ("feature", "features")):
@@ -209,6 +211,7 @@ class SessionStore:
         current = state.get("run")
         if current is not None and current["run_id"] not in self.runs:  # a sender that kept fewer runs than its run
             self._put_run(dict(current))  # type: ignore[arg-type]
+        self._derive_status()
         self._snapshot = None
 
     # ---------------------------------------------------------------- the reducer, one method per event type
@@ -227,6 +230,8 @@ class SessionStore:
 
     def _item_update(self, message: Message, kind: str, item_id: str) -> None:
         self.last_change = message["timestamp"]
+        if self.runs:
+            self._derive_status()
         items = self.items[kind]
         if message["removed"]:
             self._tallies[kind].replace(items.pop(item_id, None), None)
@@ -244,6 +249,8 @@ class SessionStore:
 
     def _checkpoint_update(self, message: Message) -> None:
         self.last_change = message["timestamp"]
+        if self.runs:
+            self._derive_status()
         checkpoint_id = message["checkpoint_id"]
         self._checkpoint_order = None
         if message["removed"]:
@@ -262,11 +269,19 @@ class SessionStore:
 
     def _build_progress(self, message: Message) -> None:
         self.progress = {key: message[key] for key in empty_progress()}
-        self.status = message["status"]
+        self.files_status = message["status"]
         if "project" in message:
             self.project = dict(message["project"])  # type: ignore[assignment]
         if "last_change" in message:  # the sender's own figure (at open: the time the files record)
             self.last_change = message["last_change"]
+        self._derive_status()
+
+    def _derive_status(self) -> None:
+        """The one place the session's status is set: the files' status, unless the last run decides it."""
+        self.status = status_with_run(self.files_status, self._last_run(), self.last_change)
+
+    def _last_run(self) -> RunOut | None:
+        return next(reversed(self.runs.values())) if self.runs else None
 
     def _source_update(self, message: Message) -> None:
         self.source = dict(message["source"])  # type: ignore[assignment]
@@ -316,6 +331,7 @@ class SessionStore:
 
     def _run_update(self, message: Message) -> None:
         self._put_run({key: message[key] for key in RUN_KEYS})  # type: ignore[arg-type]
+        self._derive_status()
 
     def _put_run(self, run: RunOut) -> None:
         runs = self.runs

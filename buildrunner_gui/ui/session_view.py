@@ -81,7 +81,7 @@ class SessionView(QWidget):
         self.overview.show_liveness(shown, location)
 
     def reveal(self, where: str, ref: str) -> None:
-        """Show the checkpoint, item or terminal line a failure points at (the overview's link)."""
+        """Show the checkpoint, item, run output or terminal line a failure points at (the overview's link)."""
         if where == "checkpoint":
             self.tabs.setCurrentWidget(self.checkpoints)
             self.checkpoints.select(ref)
@@ -93,6 +93,9 @@ class SessionView(QWidget):
                 index = panel.proxy.mapFromSource(panel.model.index(row, 0))
                 panel.table.setCurrentIndex(index)
                 panel.table.scrollTo(index)
+        elif where == "run":  # a run of the build command: its output ends the terminal
+            self.tabs.setCurrentWidget(self.terminal)
+            self.terminal.text_edit().moveCursor(QTextCursor.MoveOperation.End)
         elif where == "terminal":
             self.tabs.setCurrentWidget(self.terminal)
             edit = self.terminal.text_edit()
