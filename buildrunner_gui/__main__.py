@@ -12,8 +12,13 @@ from .cli import parse_arguments
 def main(argv: list[str] | None = None) -> int:
     from .runtime import tune_garbage_collector
 
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["--demo-build"]:  # the demo's build command (hidden: the app runs it as a child process)
+        from .demo_run import main as play_demo
+
+        return play_demo(given[1:])
     tune_garbage_collector()
-    parser, args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    parser, args = parse_arguments(given)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else os.environ.get("BUILDRUNNER_LOG_LEVEL", "WARNING").upper(),
         format="%(levelname)s %(name)s: %(message)s",

@@ -502,9 +502,22 @@ class DemoBuild:
 
     # ---------------------------------------------------------------- the initial state
 
-    def _prepare(self) -> None:
-        for name in ("checkpoints", "context", "logs", "artifacts"):
-            (self._state / name).mkdir(parents=True, exist_ok=True)
+    def play(self, write_plan: bool = True) -> bool:
+        """Play the whole build on the calling thread (the demo's build command, `demo_run`, runs it as a child
+        process); True when it ran to its end. `write_plan=False` takes up the plan `prepare()` already wrote
+        instead of writing it again."""
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError("the demo build has already started")
+            if write_plan:
+                self._prepare()
+            else:
+                self._plan_features()
+            self._prepared = True
+        self._run()
+        return self.finished
+
+    def _plan_features(self) -> None:
         created = datetime.now().replace(microsecond=0).isoformat()
         self._features = {
             spec.id: {
@@ -522,6 +535,11 @@ class DemoBuild:
             for spec in _FEATURES
         }
         self._written = {spec.id: 0 for spec in _FEATURES}
+
+    def _prepare(self) -> None:
+        for name in ("checkpoints", "context", "logs", "artifacts"):
+            (self._state / name).mkdir(parents=True, exist_ok=True)
+        self._plan_features()
         self._write_spec()
         self._write_text(self._state / "context" / "architecture.md", _ARCHITECTURE)
         self._write_blockers()

@@ -82,11 +82,24 @@ def run_serve(
         upstream.store.session_id = taken[-1]
         sources.append(upstream)
     runners: list[BuildRunner] = []
+    demo_start: Callable[[], object] | None = None
+    if demo_build is not None:  # the simulated build is the demo project's build command, started as a run
+        from .demo_run import command
+
+        demo_folder = demo_build.folder.resolve()
+        demo_source = next(
+            s for s in sources if isinstance(s, ProjectWatcher) and Path(s.location).resolve() == demo_folder
+        )
+        demo_runner = BuildRunner(demo_source.location, demo_source.publish)
+        runners.append(demo_runner)
+        demo_command = command(demo_build.folder)
+        demo_start = lambda: act(demo_runner, "start", demo_command)  # noqa: E731
     if control_token is not None:
-        server.controller = _build_controller(sources, runners)
+        own = {demo_runner.folder: demo_command} if demo_build is not None else {}
+        server.controller = _build_controller(sources, runners, own)
     try:
         with loop:
-            return loop.run_until_complete(_serve(server, sources, demo_build, port is None, runners))
+            return loop.run_until_complete(_serve(server, sources, demo_start, port is None, runners))
     finally:
         for source in sources:
             source.stop()
@@ -95,23 +108,26 @@ def run_serve(
 
 
 def _build_controller(
-    sources: list[SessionSource], made: list[BuildRunner]
+    sources: list[SessionSource], made: list[BuildRunner], commands: dict[str, str] | None = None
 ) -> Callable[[str, str], Message | str | None]:
     """Remote control of each local project's build runs (a relayed session is read-only): its command is the
-    one the window keeps for that folder. The runners made are added to `made`."""
+    one the window keeps for that folder, or its own in `commands` (by folder: the demo's). A runner already
+    in `made` for a folder is used; the runners made are added to `made`."""
+    have = {runner.folder: runner for runner in made}
     runners = {
-        source.session_id: BuildRunner(source.location, source.publish)
+        source.session_id: have.get(source.location) or BuildRunner(source.location, source.publish)
         for source in sources
         if isinstance(source, ProjectWatcher)
     }
-    made.extend(runners.values())
+    made.extend(runner for runner in runners.values() if runner not in made)
     settings = AppSettings()
+    own = commands or {}
 
     def control(action: str, session_id: str) -> Message | str | None:
         runner = runners.get(session_id)
         if runner is None:
             return None
-        return act(runner, action, settings.build_command(runner.folder, DEFAULT_COMMAND))
+        return act(runner, action, own.get(runner.folder) or settings.build_command(runner.folder, DEFAULT_COMMAND))
 
     return control
 
@@ -130,7 +146,11 @@ async def _stop_builds(runners: list[BuildRunner]) -> None:
 
 
 async def _serve(
-    server: MirrorServer, sources: list[SessionSource], demo_build, fallback: bool, runners: list[BuildRunner]
+    server: MirrorServer,
+    sources: list[SessionSource],
+    demo_start: Callable[[], object] | None,
+    fallback: bool,
+    runners: list[BuildRunner],
 ) -> int:
     stop = asyncio.Event()
     restore = stop_on_signals(stop.set)
@@ -151,8 +171,8 @@ async def _serve(
             source.start()
         if waiting:
             await local_ready.wait()  # a relay does not wait for its upstream: it serves what it knows
-        if demo_build is not None:
-            demo_build.start()
+        if demo_start is not None:
+            demo_start()
         if server.token:
             print(
                 f"buildrunner-gui: access token {server.token} (Authorization: Bearer, or ?token=)",
@@ -164,8 +184,6 @@ async def _serve(
         sys.stdout.flush()
         await stop.wait()
     finally:
-        if demo_build is not None:
-            demo_build.stop()
         await _stop_builds(runners)
         await server.stop()
         restore()

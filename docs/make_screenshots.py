@@ -33,8 +33,8 @@ async def take(desktop: DesktopApp) -> None:
               if session.view.features.proxy.index(row, 0).data() and _is_failed(session, row)]  # fmt: skip
     session.view.features.table.selectRow(failed[0] if failed else 0)
     await _shoot(desktop, session, AT_FAILURE)
-    demo = desktop._demo
-    await _until(lambda: demo is not None and demo.finished)
+    runner = desktop.runs.runners[session.session_id]  # the demo's build is a run of its build command
+    await _until(lambda: runner.state == "finished" and session.status == "completed")
     await asyncio.sleep(1.0)
     checkpoints = session.view.checkpoints
     checkpoints.tree.setCurrentIndex(checkpoints.tree.model().index(0, 0))

@@ -128,7 +128,8 @@ class DesktopApp(QObject):
         self._show_server()
 
     async def open_demo(self) -> None:
-        """The simulated build in a temporary folder (one per window: asked again, it is shown again)."""
+        """The simulated build in a temporary folder (one per window: asked again, it is shown again), started as
+        a run of the project's build command."""
         if self._demo is not None:
             session = self.manager.find_local(str(self._demo.folder))
             if session is not None:
@@ -138,14 +139,25 @@ class DesktopApp(QObject):
 
         self._demo = DemoBuild.in_temporary_folder()
         await in_background(self.tasks, self._demo.prepare)  # writes the demo's files: not on the GUI thread
-        await self.manager.open_project(str(self._demo.folder), remember=False)
-        self._demo.start()
+        session = await self.manager.open_project(str(self._demo.folder), remember=False)
+        if session is None:
+            return
+        # The simulated build is the demo project's build command, started at once as a run (protocol.md).
+        from ..demo_run import command
+
+        self.runs.use_command(session.session_id, command(self._demo.folder))
+        if session.session_id in self.runs.runners:
+            self.runs.start(session.session_id)
 
     async def open_project(self, project: str) -> Session | None:
         session = await self.manager.open_project(project)
         if session is not None:
             self.window.sidebar.select(session.session_id)
         return session
+
+    def quit_now(self) -> None:
+        """Close without asking (a signal): running builds are cancelled by `shutdown`."""
+        self._spawn(self.shutdown())
 
     async def shutdown(self) -> None:
         """Stop sources, the server, the demo and every timer; then let the window close."""

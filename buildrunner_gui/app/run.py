@@ -19,8 +19,9 @@ def run_window(projects: list[str], demo: bool, mirrors: list[tuple[str, str | N
 
     async def main() -> int:
         started = time.perf_counter()
-        # Ctrl+C in the terminal (or SIGTERM) closes the window the orderly way: settings saved, threads stopped.
-        restore = stop_on_signals(lambda: desktop.window.close())
+        # Ctrl+C in the terminal (or SIGTERM) closes the window the orderly way: settings saved, threads stopped,
+        # running builds cancelled. A signal asks no question (the quit confirmation is for the window's own close).
+        restore = stop_on_signals(desktop.quit_now)
         try:
             await desktop.start(projects, demo, mirrors)
             log.info("window shown in %.0f ms", (time.perf_counter() - started) * 1000)

@@ -39,6 +39,7 @@ class RunControl(QObject):
         self._manager = manager
         self._settings = settings
         self.runners: dict[str, BuildRunner] = {}
+        self._commands: dict[str, str] = {}  # a session's own build command, never kept in settings (the demo's)
         self._leaving: set[BuildRunner] = set()  # runners of removed sessions, until their run has ended
         self.toolbar = RunToolbar(window)
         window.addToolBar(self.toolbar)
@@ -71,6 +72,7 @@ class RunControl(QObject):
     def _removed(self, session_id: str) -> None:
         if self.toolbar.session_id == session_id:  # until another one is selected, the controls apply to none
             self.toolbar.show_run(None, RunState(), "")
+        self._commands.pop(session_id, None)
         runner = self.runners.pop(session_id, None)
         if runner is None:
             return
@@ -87,10 +89,18 @@ class RunControl(QObject):
             self._leaving.discard(runner)
             runner.deleteLater()
 
+    def use_command(self, session_id: str, command: str) -> None:
+        """Give a session a build command of its own for as long as it is open (the demo's simulated build)."""
+        self._commands[session_id] = command
+        if self.toolbar.session_id == session_id:
+            self._show(session_id)
+
     def command(self, session_id: str) -> str:
         session = self._manager.sessions.get(session_id)
         if session is None:
             return DEFAULT_COMMAND
+        if session_id in self._commands:
+            return self._commands[session_id]
         return self._settings.build_command(session.location, DEFAULT_COMMAND)
 
     def set_command(self, session_id: str, command: str) -> None:
