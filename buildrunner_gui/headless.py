@@ -22,6 +22,7 @@ from .model.session_ids import session_id_for
 from .os_signals import stop_on_signals
 from .ports import default_port, start_server
 from .runner.build_run import DEFAULT_COMMAND, BuildRunner, act
+from .runner.history import RunHistory, past_run_events
 from .server.access import check_token
 from .server.control import check_control_token
 from .server.mirror_server import MirrorServer
@@ -81,6 +82,12 @@ def run_serve(
         taken.append(session_id_for(None, upstream.upstream_id, taken))
         upstream.store.session_id = taken[-1]
         sources.append(upstream)
+    history = RunHistory()  # every run and its output, in the app's data folder, as the window keeps them
+    for source in sources:
+        if isinstance(source, ProjectWatcher):
+            past = past_run_events(history, source.location)
+            if past:
+                source.publish(past)
     runners: list[BuildRunner] = []
     demo_start: Callable[[], object] | None = None
     if demo_build is not None:  # the simulated build is the demo project's build command, started as a run
@@ -90,13 +97,13 @@ def run_serve(
         demo_source = next(
             s for s in sources if isinstance(s, ProjectWatcher) and Path(s.location).resolve() == demo_folder
         )
-        demo_runner = BuildRunner(demo_source.location, demo_source.publish)
+        demo_runner = BuildRunner(demo_source.location, history.recorder(demo_source.location, demo_source.publish))
         runners.append(demo_runner)
         demo_command = command(demo_build.folder)
         demo_start = lambda: act(demo_runner, "start", demo_command)  # noqa: E731
     if control_token is not None:
         own = {demo_runner.folder: demo_command} if demo_build is not None else {}
-        server.controller = _build_controller(sources, runners, own)
+        server.controller = _build_controller(sources, runners, own, history)
     try:
         with loop:
             return loop.run_until_complete(_serve(server, sources, demo_start, port is None, runners))
@@ -108,14 +115,18 @@ def run_serve(
 
 
 def _build_controller(
-    sources: list[SessionSource], made: list[BuildRunner], commands: dict[str, str] | None = None
+    sources: list[SessionSource],
+    made: list[BuildRunner],
+    commands: dict[str, str] | None = None,
+    history: RunHistory | None = None,
 ) -> Callable[[str, str], Message | str | None]:
     """Remote control of each local project's build runs (a relayed session is read-only): its command is the
     one the window keeps for that folder, or its own in `commands` (by folder: the demo's). A runner already
     in `made` for a folder is used; the runners made are added to `made`."""
     have = {runner.folder: runner for runner in made}
     runners = {
-        source.session_id: have.get(source.location) or BuildRunner(source.location, source.publish)
+        source.session_id: have.get(source.location)
+        or BuildRunner(source.location, (history or RunHistory()).recorder(source.location, source.publish))
         for source in sources
         if isinstance(source, ProjectWatcher)
     }

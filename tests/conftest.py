@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "BUILDRUNNER_GUI_DATA" not in os.environ:  # build runs are recorded here, never in the user's data folder
+    import tempfile
+
+    os.environ["BUILDRUNNER_GUI_DATA"] = tempfile.mkdtemp(prefix="buildrunner-gui-data-")
 
 import asyncio
 import shutil

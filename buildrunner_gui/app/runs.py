@@ -20,8 +20,10 @@ from PySide6.QtWidgets import QMessageBox
 
 from ..model.messages import Message
 from ..runner.build_run import DEFAULT_COMMAND, BuildRunner, RunRefused, act
+from ..runner.history import LOG_SHOWN_BYTES, RunHistory, past_run_events, read_log
 from ..settings import AppSettings
 from ..ui.main_window import MainWindow
+from ..ui.run_log_viewer import RunLogViewer
 from ..ui.run_toolbar import RunState, RunToolbar, attach_context_menu
 from .sessions import SessionManager
 
@@ -33,8 +35,11 @@ __all__ = ["RunControl", "RunRefused"]
 class RunControl(QObject):
     changed = Signal(str)  # session_id: its run's state (so which actions apply) changed
 
-    def __init__(self, window: MainWindow, manager: SessionManager, settings: AppSettings) -> None:
+    def __init__(
+        self, window: MainWindow, manager: SessionManager, settings: AppSettings, history: RunHistory | None = None
+    ) -> None:
         super().__init__(window)
+        self.history = history or RunHistory()  # every run and its output, in the app's data folder
         self._window = window
         self._manager = manager
         self._settings = settings
@@ -60,10 +65,15 @@ class RunControl(QObject):
 
     def _added(self, session_id: str) -> None:
         session = self._manager.sessions.get(session_id)
+        if session is not None:
+            session.view.runs.log_requested.connect(lambda run_id: self.show_log(session_id, run_id))
         publish = getattr(session.source, "publish", None) if session is not None else None
         if session is None or not session.source.is_local or publish is None:
             return
-        runner = BuildRunner(session.location, publish, self)
+        past = past_run_events(self.history, session.location)
+        if past:  # the runs recorded before: the snapshot's `runs`, so the overview and its mirrors know them
+            publish(past)
+        runner = BuildRunner(session.location, self.history.recorder(session.location, publish), self)
         runner.changed.connect(lambda: self.changed.emit(session_id))
         self.runners[session_id] = runner
         if session_id == self._window.current_session():
@@ -148,6 +158,25 @@ class RunControl(QObject):
         except (RunRefused, KeyError) as exc:
             reason = str(exc) if isinstance(exc, RunRefused) else "this project cannot run builds (a mirror)"
             self._window.statusBar().showMessage(reason, 6000)
+
+    # ---------------------------------------------------------------- a past run's output
+
+    def show_log(self, session_id: str, run_id: str) -> RunLogViewer | None:
+        """The run's output log, read-only (a mirrored session's runs keep theirs on the machine that ran them)."""
+        session = self._manager.sessions.get(session_id)
+        if session is None:
+            return None
+        if session.source.is_local:
+            text = read_log(self.history.log_path(session.location, run_id), LOG_SHOWN_BYTES)
+        else:
+            text = None
+        if text is None:
+            text = "(no output log of this run here: a run's output is kept on the machine that ran it)"
+        viewer = RunLogViewer(f"Output of run {run_id} — {session.name}", text, self._window)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.show()
+        self.log_viewer = viewer  # for tests
+        return viewer
 
     # ---------------------------------------------------------------- shown
 

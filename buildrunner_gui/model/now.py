@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .activity import Activity, activity
 from .clock import parse_iso
 from .failure_lines import is_failure_output, plain
-from .run_outcome import run_decides, run_reason
+from .run_outcome import run_decides, run_reason, run_summary
 
 if TYPE_CHECKING:
     from .store import SessionStore
@@ -41,6 +41,7 @@ class WhatNow:
     last_line: str  # the newest terminal line, without colour codes
     failure: Failure | None  # only when the build failed
     headline: str  # what the percentage is: "features: 4 of 12 complete · checkpoint reports 43.0%"
+    run: str = ""  # the current or last run of the build command, and the time left by past runs ("" none)
 
 
 def what_now(store: SessionStore, now: datetime, stall_minutes: float) -> WhatNow:
@@ -60,6 +61,7 @@ def what_now(store: SessionStore, now: datetime, stall_minutes: float) -> WhatNo
         last_line=plain(store.terminal[-1]["output"]).strip() if store.terminal else "",
         failure=failure_of(store, standing[-1] if standing else None) if store.status == "failed" else None,
         headline=headline(store),
+        run=run_summary(list(store.runs.values()), now),
     )
 
 

@@ -9,14 +9,17 @@ own fields (`progress.status`, `last_change`, `run`), so a mirror derives exactl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from statistics import median
 from typing import Any
 
+from .activity import duration
 from .clock import parse_iso
 
 RUN_SETTLE_S = 2.0
 ENDED_STATES = ("finished", "failed_to_start")
+ACTIVE_STATES = ("starting", "running", "paused")
 
 
 def ended_badly(run: Mapping[str, Any] | None) -> bool:
@@ -51,3 +54,45 @@ def run_reason(run: Mapping[str, Any]) -> str:
     if isinstance(code, int) and code < 0:
         return f"the build command was ended by signal {-code}"
     return f"the build command exited with code {code}"
+
+
+def typical_duration(runs: Iterable[Mapping[str, Any]]) -> tuple[float, int] | None:
+    """The median duration of the runs that finished with exit code 0, and how many there were."""
+    durations = [
+        float(run["duration_s"])
+        for run in runs
+        if run.get("state") == "finished"
+        and run.get("exit_code") == 0
+        and isinstance(run.get("duration_s"), int | float)
+    ]
+    return (median(durations), len(durations)) if durations else None
+
+
+def run_summary(runs: list[Mapping[str, Any]], now: datetime) -> str:
+    """One line on the current or last run (`runs` oldest first, as a snapshot's): how it ended and how long it
+    took, or while it runs, for how long and about how long is left by the median of the past runs."""
+    if not runs:
+        return ""
+    run = runs[-1]
+    if run.get("state") in ACTIVE_STATES:
+        started = parse_iso(run.get("started_at"))
+        elapsed = max(timedelta(0), now - started) if started is not None else None
+        text = "build command " + ("paused" if run["state"] == "paused" else "running")
+        if elapsed is not None:
+            text += f" for {duration(elapsed)}"
+        typical = typical_duration(runs[:-1])
+        if typical is not None and elapsed is not None:
+            left = timedelta(seconds=typical[0]) - elapsed
+            past = f"{typical[1]} past run{'s' if typical[1] != 1 else ''}"
+            if left > timedelta(0):
+                text += f" · about {duration(left)} left (the median of {past})"
+            else:
+                text += f" · longer than usual (the median of {past}: {duration(timedelta(seconds=typical[0]))})"
+        return text
+    if run.get("state") == "failed_to_start":
+        return "last run: the build command did not start"
+    code = run.get("exit_code")
+    outcome = "succeeded" if code == 0 else f"failed with exit code {code}"
+    seconds = run.get("duration_s")
+    took = f", took {duration(timedelta(seconds=float(seconds)))}" if isinstance(seconds, int | float) else ""
+    return f"last run: {outcome}{took}"

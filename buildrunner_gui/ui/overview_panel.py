@@ -130,6 +130,7 @@ class OverviewPanel(QWidget):
         self.activity_label.setFont(bold)
         self.times_label = _line("Times")
         self.last_line_label = _line("Newest terminal line")
+        self.run_label = _line("Build run")  # the last run of the build command, and the time left
         self.last_line_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.failure_label = _line("Why it failed")
         self.failure_label.setTextFormat(Qt.TextFormat.RichText)
@@ -171,7 +172,13 @@ class OverviewPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.path_label)
-        for label in (self.activity_label, self.times_label, self.last_line_label, self.failure_label):
+        for label in (
+            self.activity_label,
+            self.times_label,
+            self.run_label,
+            self.last_line_label,
+            self.failure_label,
+        ):
             layout.addWidget(label)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.headline_label)
@@ -298,6 +305,8 @@ class OverviewPanel(QWidget):
             times.append(f"{'elapsed' if state.building else 'took'} {duration(now.span)}")
         times.append(f"last change {ago(now.last_change, moment)}")
         self.times_label.setText(" · ".join(times))
+        self.run_label.setText(now.run[:1].upper() + now.run[1:])
+        self.run_label.setVisible(bool(now.run))
         self.last_line_label.setText(f"$ {now.last_line}" if now.last_line else "")
         self.last_line_label.setVisible(bool(now.last_line))
         self._show_failure(now)

@@ -16,6 +16,7 @@ from .documents_panel import DocumentsPanel
 from .items_panel import ItemsPanel
 from .overview_panel import OverviewPanel
 from .panel import Batch, SessionPanel
+from .runs_panel import RunsPanel
 from .stale_banner import StaleBanner
 from .terminal_view import TerminalPanel
 
@@ -35,6 +36,7 @@ class SessionView(QWidget):
         self.artifacts = ArtifactsPanel()
         self.terminal = TerminalPanel()
         self.activity = ActivityPanel()
+        self.runs = RunsPanel()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for panel, title in self.panels_with_titles():
@@ -56,6 +58,7 @@ class SessionView(QWidget):
             (self.artifacts, "&Artifacts"),
             (self.terminal, "&Terminal"),
             (self.activity, "Acti&vity"),
+            (self.runs, "&Runs"),
         ]
 
     def panels(self) -> list[SessionPanel]:
