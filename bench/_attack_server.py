@@ -228,7 +228,12 @@ class ServerProcess:
 
     def start(self) -> None:
         started = time.monotonic()
-        env = {**os.environ, "BUILDRUNNER_HOME": str(self.workdir / "home")}
+        # The server's registry and data folder live in the temp folder: an attack never touches the user's.
+        env = {
+            **os.environ,
+            "BUILDRUNNER_HOME": str(self.workdir / "home"),
+            "BUILDRUNNER_GUI_DATA": str(self.workdir / "data"),
+        }
         if self.window:
             command = self._window_command(env)
         else:
