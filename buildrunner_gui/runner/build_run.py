@@ -266,9 +266,19 @@ class BuildRunner(QObject):
             return
         output_type = stream.output_type
         self.lines_published += len(lines)
+        stamp = utc_now_iso()  # one read, one moment (a timestamp per line was a tenth of a flood's cost)
         self._publish(
             [
-                _event("terminal_output", {"output": line, "output_type": output_type, "source": BUILD_SOURCE})
+                {
+                    "type": "terminal_output",
+                    "session_id": "",
+                    "epoch": "",
+                    "seq": 0,
+                    "timestamp": stamp,
+                    "output": line,
+                    "output_type": output_type,
+                    "source": BUILD_SOURCE,
+                }
                 for line in lines
             ]
         )
