@@ -57,3 +57,16 @@ def test_the_built_binary_reads_a_real_project(bundle: Path, sample_project: Pat
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["feature_stats"]["total"] == 17
+
+
+@pytest.mark.timeout(900)
+def test_the_built_binary_plays_the_demo_build_as_a_child_process(bundle: Path, tmp_path: Path):
+    """The demo's build command in the bundle is the app itself with the hidden flag (no `python -m` there)."""
+    folder = tmp_path / "demo"
+    result = subprocess.run(
+        [str(bundle), "--demo-build", str(folder), "--duration", "0.5"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "simulated build finished" in result.stdout
+    phases = [json.loads(p.read_text())["phase"] for p in (folder / ".buildrunner" / "checkpoints").glob("*.json")]
+    assert "build_complete" in phases
