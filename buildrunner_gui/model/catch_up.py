@@ -57,7 +57,10 @@ def events_between(old: Snapshot, new: Snapshot, stamp: str) -> list[Message]:
     old_runs = {run["run_id"]: run for run in old.get("runs") or []}
     for run in new.get("runs") or []:  # oldest first: a client appends the new ones in the same order
         if old_runs.get(run["run_id"]) != run:
-            event("run_update", {key: run[key] for key in RUN_KEYS})  # type: ignore[literal-required]
+            body = {key: run[key] for key in RUN_KEYS}  # type: ignore[literal-required]
+            if run.get("cancelled"):
+                body["cancelled"] = True
+            event("run_update", body)
 
     figures = {key: new["progress"][key] for key in empty_progress()}  # type: ignore[literal-required]
     if (old["progress"], old["project"], old.get("last_change")) != (

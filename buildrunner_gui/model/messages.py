@@ -144,6 +144,9 @@ class RunOut(TypedDict):
     ended_at: str | None
     exit_code: int | None
     duration_s: float | None
+    # Beyond protocol.md: the run ended because someone cancelled it, so it did not fail (its exit code is the
+    # signal that stopped it).
+    cancelled: NotRequired[bool]
 
 
 class Snapshot(TypedDict):

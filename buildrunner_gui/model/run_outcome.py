@@ -24,8 +24,8 @@ ACTIVE_STATES = ("starting", "running", "paused")
 
 def ended_badly(run: Mapping[str, Any] | None) -> bool:
     """The run is over and did not succeed: it did not start, or its command exited non-zero."""
-    if run is None or run.get("state") not in ENDED_STATES:
-        return False
+    if run is None or run.get("state") not in ENDED_STATES or run.get("cancelled"):
+        return False  # still going, or stopped on purpose: neither is a failure
     return run["state"] == "failed_to_start" or run.get("exit_code") not in (0, None)
 
 

@@ -330,7 +330,10 @@ class SessionStore:
         }
 
     def _run_update(self, message: Message) -> None:
-        self._put_run({key: message[key] for key in RUN_KEYS})  # type: ignore[arg-type]
+        run = {key: message[key] for key in RUN_KEYS}
+        if message.get("cancelled"):
+            run["cancelled"] = True
+        self._put_run(run)  # type: ignore[arg-type]
         self._derive_status()
 
     def _put_run(self, run: RunOut) -> None:

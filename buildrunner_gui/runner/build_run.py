@@ -314,6 +314,8 @@ class BuildRunner(QObject):
         assert self.run is not None
         self._kill_timer.stop()
         self._pgid = 0
+        if self._cancelling:
+            self.run["cancelled"] = True  # stopped on purpose: not a failure of the build
         self._cancelling = False
         if self._process is not None:
             self._process.deleteLater()

@@ -136,3 +136,16 @@ def test_a_mirror_derives_the_same_status_and_reason_by_status_and_by_events():
     mirror.publish([m for m in events if follower.take_event(m)])
     assert mirror.status == local.status == "in_progress"
     assert without_source(mirror.snapshot()) == without_source(local.snapshot())
+
+
+def test_a_cancelled_run_is_not_a_failure_and_a_mirror_knows_it_was_cancelled():
+    clock = Clock("2026-12-06T10:00:01.000Z")
+    store = building_engine(clock).store
+    ended = run("r1", "finished", -15, "2026-12-06T10:00:05.000Z", "2026-12-06T10:00:05.000Z")
+    store.publish([{**ended, "cancelled": True}])
+    assert store.status == "in_progress" and (store.current_run() or {}).get("cancelled") is True
+    mirror = SessionStore("m", PROJECT)
+    UpstreamFollower(mirror).take_status(wire(store.status_message()))
+    assert mirror.status == "in_progress" and (mirror.current_run() or {}).get("cancelled") is True
+    store.publish([{**ended, "run_id": "r2"}])  # the same end, not cancelled: the signal is a failure
+    assert store.status == "failed"

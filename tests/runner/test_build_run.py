@@ -236,6 +236,7 @@ def test_cancel_a_build_that_stops_on_sigterm(tmp_path, qtbot):
     runner.cancel()
     wait_ended(qtbot, runner, 20_000)
     assert rec.updates[-1]["exit_code"] == -15
+    assert rec.updates[-1]["cancelled"] is True  # stopped on purpose: not a failure of the build
 
 
 def test_pause_stops_output_and_resume_restarts_it(tmp_path, qtbot):
