@@ -93,12 +93,11 @@ class ClientChannel:
         to send first."""
         self.awaiting_status = False
         self.floor_seq = max(self.floor_seq, seq)
+        held: list[str] = []
         if greeting is not None:
             self.greeted = True
             self._push(greeting, ANSWER)
             held, self._held = self._held, []
-            for answer in held:
-                self._push(answer, ANSWER)
         if any(what == STATUS for what, _ in self._queue):
             # An older status still waits: this one supersedes it and every event queued after it.
             kept = [(what, f) for what, f in self._queue if what == ANSWER]
@@ -107,6 +106,8 @@ class ClientChannel:
                 self._push(queued, what)
         for frame in frames:
             self._push(frame, STATUS)
+        for answer in held:  # answers to input that came early: after `connection` and the first status
+            self._push(answer, ANSWER)
 
     def offer_event(self, event: EventFrame) -> None:
         """An event for everyone on this session; its frame is shared by all clients."""
