@@ -159,7 +159,7 @@ def view_difference(view: dict[str, Any] | None, snapshot: dict[str, Any]) -> li
     """What differs between the honest client's view and the server's HTTP snapshot ([] when they agree)."""
     if view is None:
         return ["no view"]
-    theirs = {
+    theirs: dict[str, Any] = {
         "status": snapshot.get("status"),
         "progress": snapshot.get("progress"),
         "features": {item["id"]: item for item in snapshot.get("features", [])},

@@ -26,7 +26,7 @@ def stream_path(place: Arena) -> str:
     return f"/api/build/stream/{place.server.session_id}{token}"
 
 
-def pace(send: Callable[[], bool], rate: float, seconds: float, between: Callable[[], None] | None = None) -> int:
+def pace(send: Callable[[], bool], rate: float, seconds: float, between: Callable[[], object] | None = None) -> int:
     """Call `send` `rate` times a second for `seconds` (no catching up after a delay: a burst would cross the
     server's rate limit); stops early when it returns False. `between` runs in the gaps. Returns the calls."""
     count = 0

@@ -130,7 +130,7 @@ def bad_input_table(row: Row, cfg: Config) -> None:
 # ---------------------------------------------------------------------------- 13
 
 
-VALID = [
+VALID: list[dict[str, Any]] = [
     {"type": "ping"},
     {"type": "request_status"},
     {"type": "subscribe", "topics": ["progress", "terminal"]},
