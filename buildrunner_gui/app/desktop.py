@@ -232,6 +232,8 @@ class DesktopApp(QObject):
         self.preferences = preferences
         self.settings.save_preferences(preferences)
         self.manager.set_stall_minutes(preferences.stall_minutes)
+        if self.host.server is not None:
+            self.host.server.stall_minutes = preferences.stall_minutes
         if server_changed:
             await self.host.stop()
             if preferences.server_enabled:

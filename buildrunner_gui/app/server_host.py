@@ -35,6 +35,7 @@ class ServerHost:
                 control_token=preferences.control_token or None,
             )
             server.controller = self.controller
+            server.stall_minutes = preferences.stall_minutes  # the feeds' activity rule, as the window's
             # The default port, taken (a second window, a `serve`), falls back to a free one; a chosen one does not.
             self.note = await start_server(server, fallback=preferences.port == default_port())
         except ValueError as exc:

@@ -65,6 +65,8 @@ class ClientChannel:
         self._wake = asyncio.Event()
         self._stuck_since: float | None = None
         self._task: asyncio.Task[None] | None = None
+        self.frames_sent = 0  # counted for /metrics
+        self.lag_episodes = 0
 
     # ---------------------------------------------------------------- producing (the server thread)
 
@@ -115,6 +117,7 @@ class ClientChannel:
             return
         if self.queued_bytes > SEND_BUDGET:
             self.lagging = True  # drop events from here on; a fresh status replaces them once drained
+            self.lag_episodes += 1
             self._wake.set()  # the sender waits for the socket to drain, then asks for the status
             return
         if self.dialect == "v1":
@@ -158,6 +161,7 @@ class ClientChannel:
         try:
             connection.protocol.send_text(frame.encode())
             connection.send_data()
+            self.frames_sent += 1
         except Exception:  # a connection closing under us: the queue path reports it properly
             log.debug("direct write to %s failed", self.client_id, exc_info=True)
             return False
@@ -182,6 +186,7 @@ class ClientChannel:
                     _, frame = self._queue.popleft()  # taken before `send` can suspend: order is kept
                     self.queued_bytes -= len(frame)
                     await self.connection.send(frame)
+                    self.frames_sent += 1
                     await asyncio.sleep(0)  # to the back of the line: every client's first frame goes out first
                 if self.lagging:
                     await self.connection.drain()  # what was written directly must reach the client first

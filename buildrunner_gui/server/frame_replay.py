@@ -33,6 +33,13 @@ class FrameReplay:
     def __len__(self) -> int:
         return len(self._frames) - self._start
 
+    @property
+    def byte_size(self) -> int:
+        """Bytes of the v1 frames kept (for /metrics)."""
+        if not len(self):
+            return 0
+        return self._ends[-1] - (self._ends[self._start - 1] if self._start else 0)
+
     def add(self, event: EventFrame) -> None:
         if len(self) and event.seq != self._frames[-1].seq + 1:
             self.clear()  # a gap: nothing before it could be replayed without it

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import partial
 from importlib import resources
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from . import br3_dialect
 from .access import AccessPolicy
 from .br3_dialect import DIALECTS
 from .control import ControlAnswer, Controller, check_control_token
+from .feed_state import SessionFeed, is_live, session_feed
 from .loop_thread import LoopThread
 from .mailbox import Mailbox
 from .stream_server import STREAM_PREFIX, StreamServer
@@ -65,6 +67,7 @@ class MirrorServer:
             check_control_token(control_token, self.access.token)
         self.control_token = control_token
         self.controller: Controller | None = None  # set by the owner: runs a build action (owner's thread)
+        self.stall_minutes = 10.0  # the activity rule's threshold for the feeds (the window sets its own)
         self.sessions: dict[str, SessionSource] = {}
         self._forwarders: dict[str, Any] = {}
         self._thread: LoopThread | None = None
@@ -192,6 +195,11 @@ class MirrorServer:
             return None
         return self.controller(action, session_id)
 
+    def feeds(self) -> list[SessionFeed]:
+        """What `/cctray.xml` and `/metrics` show of every session, read now."""
+        now = datetime.now(UTC)
+        return [session_feed(sid, source.store, now, self.stall_minutes) for sid, source in self.sessions.items()]
+
     def session_rows(self) -> list[dict[str, Any]]:
         return [_session_row(session_id, source.store) for session_id, source in self.sessions.items()]
 
@@ -203,5 +211,5 @@ def _session_row(session_id: str, store: SessionStore) -> dict[str, Any]:
         "status": store.status,
         "percent": store.progress["percent"],
         "clients": 0,  # counted on the server's thread
-        "live": store.source.get("kind") == "local" or store.source.get("state") == "live",
+        "live": is_live(store),
     }

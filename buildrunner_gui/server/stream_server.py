@@ -12,7 +12,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -24,13 +24,14 @@ from websockets.typing import Subprotocol
 
 from .. import __version__
 from ..model.messages import Message
-from . import cors
+from . import cctray, cors, metrics
 from . import http_replies as reply
 from .access import AccessPolicy
 from .br3_dialect import V1_SUBPROTOCOL
 from .channel import ClientChannel
 from .client_input import BadInput, Ping, RequestStatus, Resume, Subscribe, read_client_message
 from .control import ControlAnswer, ControlLimiter, bearer_matches, control_route
+from .feed_state import SessionFeed
 from .mailbox import Mailbox
 from .request_bodies import BodyRefusingConnection
 from .served_session import ServedSession
@@ -57,6 +58,8 @@ class OwnerReads(Protocol):
     def session_rows(self) -> list[dict[str, Any]]: ...
 
     def control(self, action: str, session_id: str) -> ControlAnswer: ...
+
+    def feeds(self) -> list[SessionFeed]: ...
 
 
 class StreamServer:
@@ -91,6 +94,11 @@ class StreamServer:
         self._client_numbers = itertools.count(1)
         self._housekeeping: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()  # fire-and-forget closes, referenced until done
+        # Counted for /metrics: refusals by HTTP status, clients closed for lag, and what clients now gone got.
+        self._metrics = metrics.MetricsFeed()
+        self.refused: Counter[int] = Counter()
+        self.slow_closed = 0
+        self._gone_sent = self._gone_lags = 0
 
     # ---------------------------------------------------------------- lifecycle (this thread)
 
@@ -188,6 +196,12 @@ class StreamServer:
     # ---------------------------------------------------------------- HTTP and handshake
 
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        answer = await self._route(connection, request)
+        if answer is not None and answer.status_code >= 400:
+            self.refused[answer.status_code] += 1
+        return answer
+
+    async def _route(self, connection: ServerConnection, request: Request) -> Response | None:
         method = getattr(request, "method", "GET")
         route = control_route(unquote(urlsplit(request.path).path))
         if route is not None:
@@ -221,6 +235,8 @@ class StreamServer:
             refused = reply.text(*refusal)
             if refusal[0] == 429:
                 refused.headers["Retry-After"] = str(max(1, round(self.access.penalty_seconds(address))))
+            if refusal[0] == 401:  # RFC 9110; feed readers (CCTray clients) ask for their token on it
+                refused.headers["WWW-Authenticate"] = 'Bearer realm="buildrunner"'
             return refused
         path = unquote(urlsplit(request.path).path)
         if path.startswith(STREAM_PREFIX):
@@ -240,12 +256,37 @@ class StreamServer:
             for row in rows:
                 row["clients"] = self.clients_of.get(row["session_id"], 0)
             return reply.json_reply(200, rows)
+        if path in (cctray.PATH, metrics.PATH):
+            return await self._answer_feed(path, request)
         if path.startswith(STATUS_PREFIX):
             session_id = path[len(STATUS_PREFIX) :]
             dialect = "v1" if parse_qs(urlsplit(request.path).query).get("v") == ["1"] else self.dialect
             body = await self._on_owner(lambda: self._reads.snapshot_body(session_id, dialect))
             return reply.text(404, "unknown session") if body is None else reply.encoded_json(200, body)
         return reply.text(404, "not found")
+
+    async def _answer_feed(self, path: str, request: Request) -> Response:
+        """`/cctray.xml` or `/metrics` (protocol.md, "Feeds for other tools"): the sessions as the stores have
+        them (read on the owner's thread), with this thread's own figures."""
+        feeds = await self._on_owner(self._reads.feeds)
+        if path == cctray.PATH:
+            page = f"http://{request.headers.get('Host')}/"  # as the client reached us (the access check vetted it)
+            return reply.response(200, cctray.document(feeds, page), cctray.CONTENT_TYPE)
+        body, content_type = self._metrics.render(feeds, self.figures(), request.headers.get("Accept"))
+        return reply.response(200, body, content_type)
+
+    def figures(self) -> metrics.ServerFigures:
+        channels = [channel for served in self.sessions.values() for channel in served.channels]
+        return metrics.ServerFigures(
+            clients=self.clients,
+            clients_of=dict(self.clients_of),
+            messages_sent=self._gone_sent + sum(channel.frames_sent for channel in channels),
+            lag_episodes=self._gone_lags + sum(channel.lag_episodes for channel in channels),
+            slow_closed=self.slow_closed,
+            refused=dict(self.refused),
+            replay_events={session_id: len(served.replay) for session_id, served in self.sessions.items()},
+            replay_bytes={session_id: served.replay.byte_size for session_id, served in self.sessions.items()},
+        )
 
     async def _answer_control(
         self, connection: ServerConnection, request: Request, method: str, action: str, session_id: str
@@ -316,6 +357,8 @@ class StreamServer:
         if channel in served.channels:
             served.channels.discard(channel)
             self.clients -= 1
+            self._gone_sent += channel.frames_sent
+            self._gone_lags += channel.lag_episodes
         if self.sessions.get(served.session_id) is served:
             self.clients_of[served.session_id] = len(served.channels)
 
@@ -360,6 +403,7 @@ class StreamServer:
             for served in list(self.sessions.values()):
                 for channel in [c for c in served.channels if c.stalled(now)]:
                     log.info("closing stalled client %s", channel.client_id)
+                    self.slow_closed += 1
                     self._left(served, channel)
                     self._spawn(channel.close_stalled())
 
