@@ -42,7 +42,10 @@ def _check(project: Path) -> list[str]:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from .app.qt_messages import quiet_offscreen_notices
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    quiet_offscreen_notices()
     app.setQuitOnLastWindowClosed(False)  # closing the test window must not stop the loop under the test
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

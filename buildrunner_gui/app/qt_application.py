@@ -7,8 +7,12 @@ import sys
 
 import qasync
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QIcon, QPalette
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
+
+from ..icons import ICON_NAME
+from ..ui.app_icon import app_icon
+from .qt_messages import quiet_offscreen_notices
 
 
 def follow_system_colour_scheme(app: QApplication) -> None:
@@ -51,7 +55,10 @@ def make_application() -> qasync.QEventLoop:
     assert isinstance(app, QApplication)
     app.setApplicationName("BuildRunner Desktop")
     app.setOrganizationName("BuildRunner")
-    app.setWindowIcon(QIcon.fromTheme("utilities-system-monitor"))
+    app.setWindowIcon(app_icon())
+    # Wayland docks find the window's desktop entry (and so its icon) by this name (`install-desktop`)
+    app.setDesktopFileName(ICON_NAME)
+    quiet_offscreen_notices()
     follow_system_colour_scheme(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

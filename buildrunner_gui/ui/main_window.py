@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
+from .app_icon import app_icon
 from .server_status import ServerStatus
 from .session_view import SessionView
 from .sidebar import SessionList
@@ -207,8 +208,9 @@ class MainWindow(QMainWindow):
             f"<p>Mirror server: {escape(address)}</p>"
             '<p><a href="https://github.com/DockeryAI/BuildRunner3">BuildRunner on GitHub</a></p>'
         )
-        box = QMessageBox(QMessageBox.Icon.Information, "About BuildRunner Desktop", text,
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "About BuildRunner Desktop", text,
                           QMessageBox.StandardButton.Close, self)  # fmt: skip
+        box.setIconPixmap(app_icon().pixmap(64, 64))
         box.setTextFormat(Qt.TextFormat.RichText)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

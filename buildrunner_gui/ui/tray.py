@@ -1,4 +1,5 @@
-"""Tray icon and desktop notifications. Without a system tray, notifications go to the status bar instead."""
+"""Tray icon (the app's icon with the build status on it) and desktop notifications. Without a system tray,
+notifications go to the status bar instead."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections import deque
 
 from PySide6.QtWidgets import QMainWindow, QMenu, QSystemTrayIcon
 
-from .status_style import status_icon
+from .app_icon import tray_icon
 
 SENT_KEPT = 50
 
@@ -18,7 +19,7 @@ class StatusTray:
         self.sent: deque[tuple[str, str]] = deque(maxlen=SENT_KEPT)
         self._tray: QSystemTrayIcon | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
-            self._tray = QSystemTrayIcon(status_icon("pending", 32), window)
+            self._tray = QSystemTrayIcon(tray_icon("pending"), window)
             menu = QMenu(window)
             menu.addAction("Show window", self._raise_window)
             menu.addAction("Quit", window.close)
@@ -33,7 +34,7 @@ class StatusTray:
 
     def show_status(self, status: str | None, summary: str) -> None:
         if self._tray is not None:
-            self._tray.setIcon(status_icon(status or "pending", 32))
+            self._tray.setIcon(tray_icon(status or "pending"))
             self._tray.setToolTip(f"BuildRunner Desktop\n{summary}")
 
     def notify(self, title: str, text: str, failed: bool = False) -> None:
