@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_window([], False, [(url, args.token) for url in args.urls])
         if args.command == "schema":
-            return commands.schema()
+            return commands.schema(args.asyncapi)
         if args.command == "init":
             return commands.init(args.alias, args.path, args.name, args.description, args.prd, args.install_buildrunner)
         if args.command == "aliases":

@@ -109,10 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mirror.add_argument("--token", help="the server's access token")
 
-    commands.add_parser(
+    schema = commands.add_parser(
         "schema",
         help="print the JSON Schema of every protocol message",
         description="Print the JSON Schema of every protocol message.",
+    )
+    schema.add_argument(
+        "--asyncapi", action="store_true", help="print an AsyncAPI 3 document of the protocol (both dialects) instead"
     )
 
     init = commands.add_parser(

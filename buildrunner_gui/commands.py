@@ -121,7 +121,12 @@ def summary(state: dict[str, Any], glance: list[str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def schema() -> int:
+def schema(asyncapi: bool = False) -> int:
+    if asyncapi:
+        from .server.asyncapi import document
+
+        sys.stdout.write(json.dumps(document(), indent=2) + "\n")
+        return 0
     from .model.messages import json_schemas
 
     sys.stdout.write(json.dumps(json_schemas(), indent=2) + "\n")
