@@ -70,7 +70,10 @@ def document() -> dict[str, Any]:
                 "host": "127.0.0.1:8765",
                 "protocol": "ws",
                 "description": "the default bind; any other bind requires a token",
-                "security": [{"$ref": "#/components/securitySchemes/bearer"}, {"$ref": "#/components/securitySchemes/query"}],
+                "security": [
+                    {"$ref": "#/components/securitySchemes/bearer"},
+                    {"$ref": "#/components/securitySchemes/query"},
+                ],
             }
         },
         "channels": {
