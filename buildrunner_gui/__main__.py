@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
             return commands.schema(args.asyncapi)
         if args.command == "init":
             return commands.init(args.alias, args.path, args.name, args.description, args.prd, args.install_buildrunner)
+        if args.command == "install-desktop":
+            from .desktop_entry import run as install_desktop
+
+            return install_desktop(args.uninstall)
         if args.command == "aliases":
             return commands.aliases(args.aliases_action, getattr(args, "alias", None))
         return _open_default(args)

@@ -156,6 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Unregister an alias. Its folder is left alone.",
     )
     remove.add_argument("alias", metavar="ALIAS")
+
+    desktop = commands.add_parser(
+        "install-desktop",
+        help="add the app to the desktop's launcher (desktop entry and icons)",
+        description="Install the desktop entry and the icons into the user's XDG folders ($XDG_DATA_HOME, "
+        "default ~/.local/share), starting this app as it runs now (the bundle or the installed command); "
+        "print what was written.",
+    )
+    desktop.add_argument("--uninstall", action="store_true", help="remove them instead")
     return parser
 
 
