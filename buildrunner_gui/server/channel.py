@@ -24,13 +24,16 @@ from websockets.protocol import State
 
 from ..model.messages import TOPICS
 from .frame_replay import EventFrame
+from .socket_backlog import kernel_unsent
 
 log = logging.getLogger(__name__)
 
 SEND_BUDGET = 1024 * 1024
 DIRECT_FRAME_BYTES = 64 * 1024  # larger frames always go through the queue
 DIRECT_BUFFER_BYTES = 256 * 1024  # a transport holding more unsent data than this gets no direct writes
-DRAINED_BYTES = 64 * 1024  # at most this much unsent in the transport (and nothing queued) counts as drained
+# At most this much unsent in the transport and the kernel's send queue (and nothing queued) counts as drained.
+# A client that keeps up has only rate x round-trip in flight: 64 KB is 640 KB/s over a 100 ms link.
+DRAINED_BYTES = 64 * 1024
 STALL_SECONDS = 30.0
 HELD_ANSWERS = 100  # answers kept back until the first status (the rate limit allows 100 messages a second)
 CLOSE_TRY_AGAIN_LATER = 1013
@@ -171,6 +174,17 @@ class ClientChannel:
         transport = self.connection.transport
         return transport.get_write_buffer_size() if transport is not None else 0
 
+    def _unread(self) -> int:
+        """What the client has not taken yet: the transport's buffer plus the kernel's send queue. The kernel
+        queue grows to megabytes for a client that reads a little now and then, while the transport's buffer
+        keeps emptying into it; only counting both sees that client as not draining."""
+        transport = self.connection.transport
+        if transport is None:
+            return 0
+        raw = transport.get_extra_info("socket")
+        kernel = kernel_unsent(raw.fileno()) if raw is not None else 0
+        return transport.get_write_buffer_size() + kernel
+
     def _drop_queue(self) -> None:
         self._queue.clear()
         self.queued_bytes = 0
@@ -202,8 +216,8 @@ class ClientChannel:
 
     def stalled(self, now: float) -> bool:
         """True once the client has not drained for `STALL_SECONDS` (checked about once a second): only an
-        empty queue with the socket's buffer nearly empty counts, never a single completed send."""
-        if not self._queue and not self.lagging and self._unsent() <= DRAINED_BYTES:
+        empty queue with nearly nothing unread in the socket's buffers counts, never a single completed send."""
+        if not self._queue and not self.lagging and self._unread() <= DRAINED_BYTES:
             self._stuck_since = None
             return False
         if self._stuck_since is None:

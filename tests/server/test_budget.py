@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 from buildrunner_gui.server import channel as channel_module
 
@@ -103,5 +104,34 @@ def test_a_resume_beyond_the_budget_is_answered_with_a_status(run, project, monk
             again = await receive(client)
             assert again["type"] == "terminal_output" and again["seq"] == last + 1
             await client.close()
+
+    run(scenario(), timeout=60)
+
+
+def test_a_client_whose_backlog_sits_in_the_kernel_is_closed(run, project, monkeypatch):
+    """The transport's buffer empties into a large kernel send queue: that backlog is unread all the same."""
+    monkeypatch.setattr(channel_module, "STALL_SECONDS", 1.5)
+    log = project / ".buildrunner" / "logs" / "build.log"
+    log.write_text("")
+
+    async def scenario():
+        async with mirror([project]) as server:
+            reader = await RawClient.connect(server.port, "/api/build/stream/proj")
+            while server.client_count("proj") < 1:
+                await asyncio.sleep(0.01)
+            channel = channel_of(server)
+            raw = channel.connection.transport.get_extra_info("socket")
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * 1024 * 1024)
+            room = raw.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+            with log.open("a") as handle:  # well within the send budget, and within what the kernel takes
+                handle.write(("k" * 1000 + "\n") * min(250, room // 2000))
+            async with asyncio.timeout(5):
+                while channel.queued_bytes or channel._unsent():
+                    await asyncio.sleep(0.05)
+            async with asyncio.timeout(10):
+                while server.client_count("proj"):
+                    await asyncio.sleep(0.05)
+            assert channel.connection.protocol.close_sent.code == 1013
+            reader.abort()
 
     run(scenario(), timeout=60)
