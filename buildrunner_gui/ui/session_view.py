@@ -1,9 +1,14 @@
 """All panels of one session, as tabs. It only routes: the store to every panel, each batch to all, and the
-session's liveness to the stale banner over them and the overview."""
+session's liveness to the stale banner over them and the overview.
+
+Only the overview is built at once. Every other panel is built the first time it is needed (its tab shown, or
+the panel asked for by name) and then loaded from the store, which holds everything it would have been shown:
+a window opening thirty sessions builds thirty overviews, not two hundred and seventy panels."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtGui import QTextCursor, QTextDocument
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
@@ -24,23 +29,33 @@ if TYPE_CHECKING:
     from ..model.liveness import Liveness
     from ..model.store import SessionStore
 
+# (name, tab title, how to build it), in tab order.
+_PANELS: list[tuple[str, str, Callable[[], QWidget]]] = [
+    ("overview", "&Overview", OverviewPanel),
+    ("features", "&Features", lambda: ItemsPanel("feature")),
+    ("components", "Co&mponents", lambda: ItemsPanel("component")),
+    ("checkpoints", "C&heckpoints", CheckpointsPanel),
+    ("documents", "&Documents", DocumentsPanel),
+    ("artifacts", "&Artifacts", ArtifactsPanel),
+    ("terminal", "&Terminal", TerminalPanel),
+    ("activity", "Acti&vity", ActivityPanel),
+    ("runs", "&Runs", RunsPanel),
+]
+
 
 class SessionView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.overview = OverviewPanel()
-        self.features = ItemsPanel("feature")
-        self.components = ItemsPanel("component")
-        self.checkpoints = CheckpointsPanel()
-        self.documents = DocumentsPanel()
-        self.artifacts = ArtifactsPanel()
-        self.terminal = TerminalPanel()
-        self.activity = ActivityPanel()
-        self.runs = RunsPanel()
+        self._built: dict[str, QWidget] = {"overview": self.overview}
+        self._store: SessionStore | None = None  # the store last loaded: a panel built later loads from it
+        self._artifact_folder: str | None = None
+        self._swapping = False
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        for panel, title in self.panels_with_titles():
-            self.tabs.addTab(panel, title)
+        for name, title, _ in _PANELS:
+            self.tabs.addTab(self.overview if name == "overview" else QWidget(), title)
+        self.tabs.currentChanged.connect(self._build_shown)
         self.overview.reveal_requested.connect(self.reveal)
         self.stale_banner = StaleBanner()  # above the tabs: every panel is marked at once
         layout = QVBoxLayout(self)
@@ -48,27 +63,54 @@ class SessionView(QWidget):
         layout.addWidget(self.stale_banner)
         layout.addWidget(self.tabs)
 
-    def panels_with_titles(self) -> list[tuple[QWidget, str]]:
-        return [
-            (self.overview, "&Overview"),
-            (self.features, "&Features"),
-            (self.components, "Co&mponents"),
-            (self.checkpoints, "C&heckpoints"),
-            (self.documents, "&Documents"),
-            (self.artifacts, "&Artifacts"),
-            (self.terminal, "&Terminal"),
-            (self.activity, "Acti&vity"),
-            (self.runs, "&Runs"),
-        ]
+    # The panels by name; each is built on first use.
+    @property
+    def features(self) -> ItemsPanel:
+        return self._panel("features")  # type: ignore[return-value]
+
+    @property
+    def components(self) -> ItemsPanel:
+        return self._panel("components")  # type: ignore[return-value]
+
+    @property
+    def checkpoints(self) -> CheckpointsPanel:
+        return self._panel("checkpoints")  # type: ignore[return-value]
+
+    @property
+    def documents(self) -> DocumentsPanel:
+        return self._panel("documents")  # type: ignore[return-value]
+
+    @property
+    def artifacts(self) -> ArtifactsPanel:
+        return self._panel("artifacts")  # type: ignore[return-value]
+
+    @property
+    def terminal(self) -> TerminalPanel:
+        return self._panel("terminal")  # type: ignore[return-value]
+
+    @property
+    def activity(self) -> ActivityPanel:
+        return self._panel("activity")  # type: ignore[return-value]
+
+    @property
+    def runs(self) -> RunsPanel:
+        return self._panel("runs")  # type: ignore[return-value]
 
     def panels(self) -> list[SessionPanel]:
-        return [panel for panel, _ in self.panels_with_titles()]  # type: ignore[misc]
+        """The panels built so far, in tab order."""
+        return [cast(SessionPanel, self._built[name]) for name, _, _ in _PANELS if name in self._built]
+
+    def is_built(self, name: str) -> bool:
+        return name in self._built
 
     def load(self, store: SessionStore) -> None:
         """The whole state: at start, and after a mirror reloaded it."""
+        self._store = store
         # Only a local project's files are on this machine: a mirror's path names a folder on the sender's.
         local = store.source.get("kind") == "local"
-        self.artifacts.set_project_folder((store.project.get("path") or None) if local else None)
+        self._artifact_folder = (store.project.get("path") or None) if local else None
+        if "artifacts" in self._built:
+            self.artifacts.set_project_folder(self._artifact_folder)
         for panel in self.panels():
             panel.load(store)
 
@@ -77,6 +119,36 @@ class SessionView(QWidget):
         if batch:
             for panel in self.panels():
                 panel.apply_batch(batch, store)
+
+    def _panel(self, name: str) -> QWidget:
+        panel = self._built.get(name)
+        return panel if panel is not None else self._build(name)
+
+    def _build_shown(self, index: int) -> None:
+        if not self._swapping and 0 <= index < len(_PANELS):
+            self._panel(_PANELS[index][0])
+
+    def _build(self, name: str) -> QWidget:
+        index = next(i for i, (known, _, _) in enumerate(_PANELS) if known == name)
+        panel = _PANELS[index][2]()
+        self._built[name] = panel
+        if name == "artifacts":
+            panel.set_project_folder(self._artifact_folder)  # type: ignore[attr-defined]
+        if self._store is not None:
+            cast(SessionPanel, panel).load(self._store)
+        # The panel takes its placeholder's place in the tabs, the tab shown staying shown.
+        placeholder = self.tabs.widget(index)
+        current = self.tabs.currentIndex()
+        self._swapping = True
+        try:
+            self.tabs.insertTab(index, panel, _PANELS[index][1])
+            self.tabs.removeTab(index + 1)
+            self.tabs.setCurrentIndex(current)
+        finally:
+            self._swapping = False
+        if placeholder is not None:
+            placeholder.deleteLater()
+        return panel
 
     def show_liveness(self, shown: Liveness, location: str) -> None:
         """Whether what the panels show is live (a mirror's connection), and where it comes from."""
@@ -109,11 +181,11 @@ class SessionView(QWidget):
 
     def focus_filter(self) -> None:
         """Ctrl+F: the filter of the table shown, else the terminal's search."""
-        current = self.tabs.currentWidget()
-        if current is self.terminal:
+        current = self.tabs.currentWidget()  # compared with the built panels only: nothing is built to ask
+        if current is self._built.get("terminal"):
             self.terminal.focus_search()
-        elif current in (self.features, self.components):
-            current.focus_filter()  # type: ignore[union-attr]
+        elif isinstance(current, ItemsPanel):
+            current.focus_filter()
         else:
             self.tabs.setCurrentWidget(self.features)
             self.features.focus_filter()

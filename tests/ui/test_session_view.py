@@ -64,3 +64,26 @@ def test_one_batch_reaches_every_panel_once(qtbot) -> None:
     assert view.artifacts.paths() == [".buildrunner/artifacts/a.txt"]
     assert view.activity.row_count("file") == 1
     assert view.components.model.rowCount() == 0
+
+
+def test_a_panel_is_built_when_first_shown_and_shows_what_it_missed(qtbot, sample_project: Path) -> None:
+    store = read_once(sample_project).store
+    view = view_of(qtbot, store)
+    view.show()
+    assert [view.is_built(name) for name in ("overview", "features", "terminal")] == [True, False, False]
+    # Batches while the panel is not built reach only the store; the panel, once shown, reads it there.
+    batch = publish(store, [update("feature", item("late-feature", status="completed", progress=100.0))])
+    batch += publish(store, [terminal("a line nobody was looking at")])
+    view.apply_batch(batch, store)
+    assert not view.is_built("features")
+    view.tabs.setCurrentIndex(1)  # what a click on "Features" does
+    assert view.is_built("features") and view.tabs.currentWidget() is view.features
+    assert view.features.model.rowCount() == 18
+    assert view.features.model.row_of("late-feature") is not None
+    view.tabs.setCurrentIndex(6)
+    assert view.tabs.currentWidget() is view.terminal
+    assert "a line nobody was looking at" in view.terminal.text_edit().toPlainText()
+    assert [view.tabs.tabText(i) for i in range(view.tabs.count())][1::5] == ["&Features", "&Terminal"]
+    # Built panels follow later batches as before.
+    view.apply_batch(publish(store, [update("feature", item("later", status="pending"))]), store)
+    assert view.features.model.rowCount() == 19

@@ -19,7 +19,9 @@ KEYS = ["Ctrl+N", "Ctrl+O", "Ctrl+Shift+O", "Ctrl+K", "Ctrl+W", "Ctrl+E", "Ctrl+
 def window(qtbot):
     window = MainWindow()
     qtbot.addWidget(window)
-    window.add_session("s", SessionView(), "Shop", "in_progress", 10.0, "/tmp/shop")
+    view = SessionView()
+    view.tabs.setCurrentWidget(view.features)  # a table with its filter field on screen
+    window.add_session("s", view, "Shop", "in_progress", 10.0, "/tmp/shop")
     window.show()
     window.activateWindow()
     qtbot.waitExposed(window)
