@@ -61,6 +61,8 @@ class MainWindow(QMainWindow):
         self.empty_page.connect_server.connect(self.connect_requested.emit)
         self.empty_page.try_demo.connect(self.demo_requested.emit)
         self.views.addWidget(self.empty_page)
+        self.views.currentChanged.connect(self._on_screen_changed)
+        self._on_screen: SessionView | None = None
         self._folders: dict[str, str] = {}  # where each session comes from: a folder, or "mirror of HOST:PORT"
         self._views: dict[str, SessionView] = {}
         splitter = QSplitter()
@@ -107,6 +109,7 @@ class MainWindow(QMainWindow):
         self._views[session_id] = view
         self._folders[session_id] = folder
         self.views.addWidget(view)
+        view.set_on_screen(self.views.currentWidget() is view)
         # The first one is shown; later ones only when asked for (the app selects what the user opened):
         # showing each of thirty restored sessions in turn would lay out thirty views for nothing.
         self.sidebar.add_session(session_id, name, status, percent, folder)
@@ -144,6 +147,15 @@ class MainWindow(QMainWindow):
             action = self.recent_menu.addAction(folder)
             action.triggered.connect(lambda _checked=False, f=folder: self.open_folder_requested.emit(f))
         self.recent_menu.setEnabled(bool(folders))
+
+    def _on_screen_changed(self, _index: int) -> None:
+        """Only the session on screen redraws its overview on every batch; the others catch up when shown."""
+        shown = self.views.currentWidget()
+        if self._on_screen is not None and self._on_screen is not shown and self._on_screen in self._views.values():
+            self._on_screen.set_on_screen(False)
+        self._on_screen = shown if isinstance(shown, SessionView) else None
+        if self._on_screen is not None:
+            self._on_screen.set_on_screen(True)
 
     def _show_session(self, session_id: str) -> None:
         view = self._views.get(session_id)

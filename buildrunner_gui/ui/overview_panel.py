@@ -197,6 +197,10 @@ class OverviewPanel(QWidget):
         self._project_key: tuple[str, str] | None = None
         self._history: deque[tuple[datetime, float]] = deque(maxlen=HISTORY_POINTS)
         self._marks: list[datetime] = []  # checkpoint times, drawn as ticks (their completion is unknown)
+        # Off screen (another session shown), batches only record history; the labels and the chart are
+        # redrawn once, when the session is shown again.
+        self._on_screen = True
+        self._behind = False
         self._show_progress({"percent": 0.0, "status": "pending", "tasks_completed": 0, "files_created": 0})
 
     # ---------------------------------------------------------------- panel contract
@@ -233,6 +237,9 @@ class OverviewPanel(QWidget):
             elif kind == "checkpoint_update":
                 history = True
             shown = shown or kind in _SHOWN_TYPES
+        if not self._on_screen:
+            self._behind = self._behind or shown or history or any(m["type"] == "terminal_output" for m in batch)
+            return
         if not shown:
             if any(message["type"] == "terminal_output" for message in batch):
                 self._show_now()  # the newest line, and what it may say about a failure
@@ -242,6 +249,16 @@ class OverviewPanel(QWidget):
             self._show_history()
         self._show_project(store)
         self._show_store(store)
+
+    def set_on_screen(self, on_screen: bool) -> None:
+        """Whether the window shows this session; coming back on screen redraws what changed meanwhile."""
+        self._on_screen = on_screen
+        if on_screen and self._behind and self._store is not None:
+            self._behind = False
+            self._marks = _checkpoint_times(self._store)
+            self._show_history()
+            self._show_project(self._store)
+            self._show_store(self._store)
 
     # ---------------------------------------------------------------- views
 

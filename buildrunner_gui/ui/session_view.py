@@ -120,6 +120,10 @@ class SessionView(QWidget):
             for panel in self.panels():
                 panel.apply_batch(batch, store)
 
+    def set_on_screen(self, on_screen: bool) -> None:
+        """Whether the window shows this session now (it shows one at a time)."""
+        self.overview.set_on_screen(on_screen)
+
     def _panel(self, name: str) -> QWidget:
         panel = self._built.get(name)
         return panel if panel is not None else self._build(name)

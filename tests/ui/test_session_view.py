@@ -87,3 +87,32 @@ def test_a_panel_is_built_when_first_shown_and_shows_what_it_missed(qtbot, sampl
     # Built panels follow later batches as before.
     view.apply_batch(publish(store, [update("feature", item("later", status="pending"))]), store)
     assert view.features.model.rowCount() == 19
+
+
+def test_a_session_off_screen_redraws_its_overview_when_shown(qtbot) -> None:
+    from buildrunner_gui.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    stores = {name: make_store(name) for name in ("a", "b")}
+    views = {}
+    for name, store in stores.items():
+        publish(store, [update("feature", item("f1"))])
+        views[name] = SessionView()
+        views[name].load(store)
+        window.add_session(name, views[name], name, "pending", 0.0, f"/tmp/{name}")
+    window.sidebar.select("a")
+    assert window.views.currentWidget() is views["a"]
+    counts = views["b"].overview.count_labels["features"]
+    before = counts.text()
+    batch = publish(stores["b"], [update("feature", item("f1", status="completed", progress=100.0))])
+    views["b"].apply_batch(batch, stores["b"])
+    assert counts.text() == before == "0 / 1 completed"  # not on screen: nothing redrawn yet
+    window.sidebar.select("b")
+    assert window.views.currentWidget() is views["b"]
+    assert counts.text() == "1 / 1 completed"
+    # On screen, every batch is drawn at once.
+    batch = publish(stores["b"], [update("feature", item("f2"))])
+    views["b"].apply_batch(batch, stores["b"])
+    assert counts.text() == "1 / 2 completed"
+    window.allow_close()
