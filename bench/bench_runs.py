@@ -184,7 +184,8 @@ async def scenario(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         results["latency_ms"] = bl.ns_to_ms(answer["latencies_ns"])
         await until(lambda: runner.state == "finished", 30)
 
-        # 2. flood
+        # 2. flood, the terminal on screen (as for a user watching the build's output)
+        session.view.tabs.setCurrentWidget(session.view.terminal)
         ticks = Ticks()
         ticks.start()
         await asyncio.sleep(0.5)

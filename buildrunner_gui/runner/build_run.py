@@ -5,7 +5,8 @@ The child starts in a session (and so a process group) of its own, so Pause stop
 to the group), Resume goes on (SIGCONT) and Cancel ends all of it, grandchildren included: SIGTERM to the
 group, SIGKILL to whatever is left 5 s later (and at once to what outlives the build's own process). Nothing
 here blocks: QProcess reads the pipes on the event loop of the thread that owns the runner (the GUI thread in
-the app, where the session's store lives).
+the app, where the session's store lives). The pipes are made small (`pipe_size.py`), so a flood of output comes
+a slice per pass of the loop while the build waits on the full pipe.
 
 Output comes line by line, stdout and stderr apart (`lines.py`: invalid UTF-8 replaced, a line over 64 KiB
 cut); a partial line is handed out once it has waited 100 ms. Each run's change is one `run_update`; every
@@ -29,12 +30,14 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 from ..model.clock import utc_now_iso
 from ..model.messages import Message
 from .lines import LineSplitter
+from .pipe_size import shrink_output_pipes
 
 DEFAULT_COMMAND = "br build start"
 PARTIAL_LINE_MS = 100
 KILL_AFTER_MS = 5_000
 BUILD_SOURCE = "build"
 ACTIVE_STATES = ("starting", "running", "paused")
+PIPE_SHRINK_TRIES = 20  # reads after which a pipe that was never empty enough keeps its size
 
 
 class RunRefused(Exception):
@@ -84,6 +87,7 @@ class BuildRunner(QObject):
         self.run: dict[str, Any] | None = None  # the current or last run (the fields of a run_update)
         self._process: QProcess | None = None
         self._pgid = 0
+        self._pipes_to_shrink = 0  # tries left to make the output pipes small (pipe_size.py)
         self._began = 0.0
         self._cancelling = False
         self._streams = (
@@ -223,14 +227,21 @@ class BuildRunner(QObject):
         if process is not self._process:
             return
         self._pgid = int(process.processId())  # its own session: the group id is its pid
+        self._pipes_to_shrink = PIPE_SHRINK_TRIES
+        self._shrink_pipes()
         if self.state == "starting":
             self._set_state("running")
+
+    def _shrink_pipes(self) -> None:
+        self._pipes_to_shrink = 0 if shrink_output_pipes(self._pgid) else self._pipes_to_shrink - 1
 
     def _read(self, process: QProcess, channel: int) -> None:
         if process is not self._process:
             return
         stream = self._streams[channel]
         data = process.readAllStandardOutput() if channel == 0 else process.readAllStandardError()
+        if self._pipes_to_shrink:
+            self._shrink_pipes()  # a fast build filled the pipe before it could be shrunk: now it is empty
         lines = stream.splitter.feed(bytes(data.data()))
         if lines:
             stream.lines_seen += 1  # the partial line left (if any) is a new one

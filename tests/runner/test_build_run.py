@@ -19,6 +19,7 @@ from buildrunner_gui.model.messages import SERVER_MESSAGE
 from buildrunner_gui.model.store import SessionStore
 from buildrunner_gui.runner.build_run import BuildRunner, RunRefused
 from buildrunner_gui.runner.lines import CUT_MARKER, MAX_LINE_BYTES, LineSplitter
+from buildrunner_gui.runner.pipe_size import OUTPUT_PIPE_BYTES
 
 pytestmark = pytest.mark.timeout(120)
 PY = shlex.quote(sys.executable)
@@ -332,3 +333,24 @@ def test_actions_that_do_not_apply_say_why(tmp_path, qtbot):
         with pytest.raises(RunRefused) as caught:
             action()
         assert "\n" not in str(caught.value) and str(caught.value)
+
+
+def test_a_flood_arrives_in_small_batches(tmp_path, qtbot):
+    """The build's pipes are made small, so a flood reaches the window a slice at a time (each batch one short
+    pass of the event loop) while the build waits on the full pipe; nothing is lost."""
+    runner, rec = make(tmp_path, qtbot, keep_lines=False)
+    batch_bytes: list[int] = []
+
+    def measure(events: list[dict[str, Any]]) -> None:
+        lines = [m["output"] for m in events if m["type"] == "terminal_output"]
+        if lines:
+            batch_bytes.append(sum(len(line) + 1 for line in lines))
+        rec(events)
+
+    runner._publish = measure
+    line = "f" * 63
+    flood = f"import sys\nfor i in range(20000):\n    sys.stdout.write('{line}\\n')\n"  # 1.25 MiB
+    runner.start(script(tmp_path, "flood.py", flood))
+    wait_ended(qtbot, runner, 60_000)
+    assert rec.count == 20_000
+    assert max(batch_bytes) <= OUTPUT_PIPE_BYTES + len(line) + 1  # a 64 KiB pipe gave batches of 64 KiB
