@@ -56,6 +56,19 @@ def run_reason(run: Mapping[str, Any]) -> str:
     return f"the build command exited with code {code}"
 
 
+def run_result(run: Mapping[str, Any]) -> str:
+    """How a run ended (or its state while it goes on), in a word or three: a runs list's "Result"."""
+    state = run.get("state")
+    if state == "finished":
+        if run.get("cancelled"):
+            return "cancelled"
+        code = run.get("exit_code")
+        return "succeeded" if code == 0 else f"failed (exit code {code})"
+    if state == "failed_to_start":
+        return "did not start"
+    return str(state)
+
+
 def typical_duration(runs: Iterable[Mapping[str, Any]]) -> tuple[float, int] | None:
     """The median duration of the runs that finished with exit code 0, and how many there were."""
     durations = [
@@ -92,7 +105,8 @@ def run_summary(runs: list[Mapping[str, Any]], now: datetime) -> str:
     if run.get("state") == "failed_to_start":
         return "last run: the build command did not start"
     code = run.get("exit_code")
-    outcome = "succeeded" if code == 0 else f"failed with exit code {code}"
+    # A cancelled run was stopped on purpose: not a failure, whatever its exit code.
+    outcome = "cancelled" if run.get("cancelled") else "succeeded" if code == 0 else f"failed with exit code {code}"
     seconds = run.get("duration_s")
     took = f", took {duration(timedelta(seconds=float(seconds)))}" if isinstance(seconds, int | float) else ""
     return f"last run: {outcome}{took}"

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from ..model.activity import duration, local_time
 from ..model.clock import parse_iso
-from ..model.run_outcome import ended_badly
+from ..model.run_outcome import ended_badly, run_result
 from .panel import Message
 from .placeholder import Placeholder
 
@@ -33,16 +33,6 @@ COLUMNS = ("Started", "Command", "Result", "Duration")
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 EMPTY_TEXT = "No build runs yet — Start (F5) runs the project's build command"
 _AnyIndex = QModelIndex | QPersistentModelIndex
-
-
-def result_text(run: dict[str, Any]) -> str:
-    state = run["state"]
-    if state == "finished":
-        code = run["exit_code"]
-        return "succeeded" if code == 0 else f"failed (exit code {code})"
-    if state == "failed_to_start":
-        return "did not start"
-    return state
 
 
 class RunsModel(QAbstractTableModel):
@@ -77,7 +67,7 @@ class RunsModel(QAbstractTableModel):
             if column == 1:
                 return run["command"]
             if column == 2:
-                return result_text(run)
+                return run_result(run)
             if column == 3:
                 seconds = run["duration_s"]
                 return duration(timedelta(seconds=seconds)) if isinstance(seconds, int | float) else "—"

@@ -147,6 +147,8 @@ def test_the_time_left_is_the_median_of_past_successful_runs():
     assert (
         run_summary([run_row("r1", code=2, seconds=65.0)], now) == "last run: failed with exit code 2, took 1 min 5 s"
     )
+    cancelled = {**run_row("r1", code=-15, seconds=12.0), "cancelled": True}
+    assert run_summary([cancelled], now) == "last run: cancelled, took 12 s"  # stopped on purpose, not failed
     assert run_summary([], now) == ""
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ browser = base.browser  # the same fixtures as the page's other tests
 serve = base.serve
 
 ZONE = "Asia/Kolkata"  # +05:30 all year: local times are not UTC's, and no daylight saving moves them
-LINES = ("#now-activity", "#now-times", "#now-last-line", "#now-failure", "#now-headline", "#now-hint")
+LINES = ("#now-activity", "#now-times", "#now-run", "#now-last-line", "#now-failure", "#now-headline", "#now-hint")
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -71,6 +72,7 @@ def window_lines(served: base.Served, qtbot) -> dict[str, str | None]:
     return {
         "#now-activity": panel.activity_label.text(),
         "#now-times": panel.times_label.text(),
+        "#now-run": None if panel.run_label.isHidden() else panel.run_label.text(),
         "#now-last-line": panel.last_line_label.text() or None,
         "#now-failure": None if panel.failure_label.isHidden() else failure,
         "#now-headline": panel.headline_label.text(),
@@ -343,4 +345,54 @@ def test_documents_are_rendered_as_text_and_run_nothing(sample_project, serve, p
     viewer.locator("table td").first.hover()
     flags = "() => [window.docScript, window.docImage, window.docLink, window.docCell]"
     assert page.evaluate(flags) == [None, None, None, None]
+    assert page.problems == []
+
+
+CONTROL = "control-token-0123456789abcdef"
+
+
+def post(url: str, token: str) -> int:
+    request = urllib.request.Request(url, method="POST", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.status
+
+
+def test_a_build_run_shows_live_in_the_runs_list_and_a_failed_run_fails_the_page_as_the_window(
+    tmp_path, serve, page, qtbot, monkeypatch
+):
+    from buildrunner_gui.settings import AppSettings
+
+    project = tmp_path / "shop"
+    (project / ".buildrunner" / "checkpoints").mkdir(parents=True)
+    (project / "build.py").write_text(
+        "import sys, time\nprint('compiling shop', flush=True)\ntime.sleep(1.5)\n"
+        "print('error: the linker gave up', file=sys.stderr)\nsys.exit(3)\n"
+    )
+    config = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    monkeypatch.setenv("BUILDRUNNER_GUI_DATA", str(tmp_path / "data"))
+    settings = AppSettings(str(config / "BuildRunner" / "BuildRunner Desktop.conf"))
+    settings.set_build_command(str(project), f"{sys.executable} build.py")
+    settings.sync()
+    served = serve(project, "--port", "0", "--control-token", CONTROL)
+    page.goto(served.page_url())
+    expect(page.locator("#connection-state")).to_have_attribute("data-state", "connected", timeout=10_000)
+    expect(page.locator("#runs tbody tr.empty")).to_have_text("No build runs yet")
+    expect(page.locator("#now-run")).to_be_hidden()
+
+    assert post(f"http://127.0.0.1:{served.port}/api/build/start/{served.session}", CONTROL) == 202
+    row = page.locator("#runs tbody tr[data-run-id]")
+    expect(row).to_have_attribute("data-state", "running", timeout=10_000)
+    expect(page.locator("#now-run")).to_have_text(re.compile(r"^Build command running for \d+ s$"))
+    expect(row.locator("td.command")).to_have_text(f"{sys.executable} build.py")
+
+    expect(row).to_have_attribute("data-state", "finished", timeout=20_000)
+    expect(row.locator("td.result")).to_have_text("failed (exit code 3)")
+    assert row.locator("td.result").get_attribute("data-bad") == ""
+    expect(page.locator("#status-badge")).to_have_attribute("data-status", "failed")
+    want = expect_window_wording(page, served, qtbot)  # no file has changed: nothing in the times moves
+    assert want["#now-run"] is not None and want["#now-run"].startswith("Last run: failed with exit code 3, took")
+    assert want["#now-failure"] == "✖ Failed: the build command exited with code 3 — show its output"
+    page.locator("#now-failure button").click()  # its output: the end of the terminal
+    expect(page.locator("#terminal .line.highlighted")).to_have_text("error: the linker gave up")
     assert page.problems == []
