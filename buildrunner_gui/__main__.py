@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.demo,
                 args.dialect,
                 args.control_token,
+                args.publish,
             )
         if args.command == "mirror":
             if not _has_display():
@@ -103,11 +104,12 @@ def _open_default(args) -> int:
 
         return run_window(args.projects, args.demo)
     from .headless import run_serve
+    from .model.broker_keys import is_broker_url
     from .project.registry import resolve_project
     from .sources.remote import is_stream_url
 
     for project in args.projects:  # an unknown PROJECT is one line of error, before any word of serving
-        if not is_stream_url(project):
+        if not is_stream_url(project) and not is_broker_url(project):
             resolve_project(project)
     demo = args.demo or not args.projects
     print(

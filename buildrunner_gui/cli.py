@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         "projects",
         nargs="*",
         metavar="PROJECT",
-        help="project folders, registered aliases, or ws://HOST:PORT/api/build/stream/ID[?token=T] to relay",
+        help="project folders, registered aliases, ws://HOST:PORT/api/build/stream/ID[?token=T] to relay, or "
+        "redis://HOST:PORT/DB to serve every session published there",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; any other address requires a token)"
@@ -96,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="T",
         help="allow remote control of build runs (POST /api/build/ACTION/SESSION, Authorization: Bearer T); "
         "off by default, and always different from --token",
+    )
+    serve.add_argument(
+        "--publish",
+        metavar="redis://HOST:PORT/DB",
+        type=_broker_url,
+        help="also publish every session to this Redis server, for dashboard servers (`serve redis://…`) to serve",
     )
     serve.add_argument("--demo", action="store_true", help="also serve a demo project with a simulated build")
 
@@ -245,6 +252,12 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
+
+
+def _broker_url(text: str) -> str:
+    if not text.startswith(("redis://", "rediss://", "unix://")):
+        raise argparse.ArgumentTypeError("expected a broker URL: redis://HOST:PORT/DB (or rediss://)")
+    return text
 
 
 def _positive_int(text: str) -> int:

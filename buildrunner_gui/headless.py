@@ -3,12 +3,15 @@
 A QCoreApplication drives the watchers' signals and qasync runs asyncio (the websockets server, the mirror
 clients) on the same loop, exactly as inside the window. SIGINT/SIGTERM stop it cleanly: clients get close
 1001, exit 0. A PROJECT that is a `ws://…/api/build/stream/ID` URL is relayed (protocol.md, "Sessions served
-from a mirror"): it is served even while its upstream cannot be reached, with `source.state` saying so.
+from a mirror"): it is served even while its upstream cannot be reached, with `source.state` saying so. A PROJECT
+that is a `redis://…` URL serves every session published there, new ones as they appear (protocol.md, "Past one
+machine"); `--publish redis://…` publishes every session served that is not itself from a broker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +20,7 @@ import qasync
 from PySide6.QtCore import QCoreApplication
 
 from .commands import open_project
+from .model.broker_keys import is_broker_url
 from .model.messages import Message
 from .model.session_ids import session_id_for
 from .os_signals import stop_on_signals
@@ -24,9 +28,11 @@ from .ports import default_port, start_server
 from .runner.build_run import DEFAULT_COMMAND, BuildRunner, act
 from .runner.history import RunHistory, past_run_events
 from .server.access import check_token
+from .server.broker_publisher import BrokerPublisher
 from .server.control import check_control_token
 from .server.mirror_server import MirrorServer
 from .settings import AppSettings
+from .sources.broker_directory import BrokerDirectory
 from .sources.remote import RemoteSource, is_stream_url
 from .sources.source import SessionSource
 from .sources.watcher import ProjectWatcher
@@ -42,14 +48,17 @@ def run_serve(
     demo: bool,
     dialect: str = "v1",
     control_token: str | None = None,
+    publish: str | None = None,
 ) -> int:
     # A refused token, bad names and bad URLs fail before anything starts.
     if token is not None:
         check_token(token)
     if control_token is not None:
         check_control_token(control_token, token)
-    folders = [open_project(project, watched=True) for project in projects if not is_stream_url(project)]
+    remote = [project for project in projects if is_stream_url(project) or is_broker_url(project)]
+    folders = [open_project(project, watched=True) for project in projects if project not in remote]
     upstreams = [RemoteSource(project) for project in projects if is_stream_url(project)]
+    publisher = BrokerPublisher(publish, _say) if publish is not None else None
     demo_build = None
     if demo:
         from .demo import DemoBuild
@@ -57,7 +66,7 @@ def run_serve(
         demo_build = DemoBuild.in_temporary_folder()
         demo_build.prepare()
         folders.append((demo_build.folder, None))
-    if not folders and not upstreams:
+    if not folders and not remote:
         raise ValueError("give at least one PROJECT, or --demo")
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
@@ -82,6 +91,12 @@ def run_serve(
         taken.append(session_id_for(None, upstream.upstream_id, taken))
         upstream.store.session_id = taken[-1]
         sources.append(upstream)
+
+    def claim(upstream_id: str) -> str:
+        taken.append(session_id_for(None, upstream_id, taken))
+        return taken[-1]
+
+    brokers = [BrokerDirectory(project, claim) for project in projects if is_broker_url(project)]
     history = RunHistory()  # every run and its output, in the app's data folder, as the window keeps them
     for source in sources:
         if isinstance(source, ProjectWatcher):
@@ -106,7 +121,9 @@ def run_serve(
         server.controller = _build_controller(sources, runners, own, history)
     try:
         with loop:
-            return loop.run_until_complete(_serve(server, sources, demo_start, port is None, runners))
+            return loop.run_until_complete(
+                _serve(server, sources, demo_start, port is None, runners, Brokers(brokers, publisher))
+            )
     finally:
         for source in sources:
             source.stop()
@@ -156,15 +173,59 @@ async def _stop_builds(runners: list[BuildRunner]) -> None:
             runner.kill_now()
 
 
+def _say(text: str) -> None:
+    print(f"buildrunner-gui: {text}", file=sys.stderr, flush=True)
+
+
+class Brokers:
+    """`serve`'s broker side: the directories it serves sessions from, and the broker it publishes to."""
+
+    LISTING_WAIT = 10.0  # seconds: the sessions listed at start get their `serving` lines with the others
+
+    def __init__(self, directories: list[BrokerDirectory], publisher: BrokerPublisher | None) -> None:
+        self.directories = directories
+        self.publisher = publisher
+        self.announce = False  # after the first `serving` lines: each new session gets its own at once
+
+    async def start(self, server: MirrorServer, sources: list[SessionSource]) -> None:
+        if self.publisher is not None:
+            await self.publisher.start()
+            for source in sources:
+                self.publisher.add_session(source)
+        for directory in self.directories:
+            directory.notices.connect(_say)
+            directory.added.connect(lambda source: self._added(server, sources, source))
+            directory.start()
+        for directory in self.directories:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.LISTING_WAIT):
+                    await directory.listed.wait()
+
+    def _added(self, server: MirrorServer, sources: list[SessionSource], source: SessionSource) -> None:
+        sources.append(source)
+        server.add_session(source)
+        source.start()
+        if self.announce:
+            print(f"serving {server.url_for(source.session_id)}", flush=True)
+
+    async def stop(self) -> None:
+        for directory in self.directories:
+            await directory.aclose()
+        if self.publisher is not None:
+            await self.publisher.stop()
+
+
 async def _serve(
     server: MirrorServer,
     sources: list[SessionSource],
     demo_start: Callable[[], object] | None,
     fallback: bool,
     runners: list[BuildRunner],
+    brokers: Brokers | None = None,
 ) -> int:
     stop = asyncio.Event()
     restore = stop_on_signals(stop.set)
+    brokers = brokers or Brokers([], None)
     try:
         note = await start_server(server, fallback)
         if note:
@@ -182,6 +243,7 @@ async def _serve(
             source.start()
         if waiting:
             await local_ready.wait()  # a relay does not wait for its upstream: it serves what it knows
+        await brokers.start(server, sources)  # published once loaded: the first snapshot is the whole state
         if demo_start is not None:
             demo_start()
         if server.token:
@@ -193,9 +255,11 @@ async def _serve(
         for source in sources:
             print(f"serving {server.url_for(source.session_id)}")
         sys.stdout.flush()
+        brokers.announce = True
         await stop.wait()
     finally:
         await _stop_builds(runners)
+        await brokers.stop()
         await server.stop()
         restore()
     return 0

@@ -1,0 +1,80 @@
+"""Publishing and following in one process, against a real Redis: a dashboard's store converges to the
+publisher's, and a stream trimmed past what a stalled dashboard had read makes it reload the snapshot, never
+skip an event silently."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from buildrunner_gui.model import broker_keys
+from buildrunner_gui.server.broker_publisher import BrokerPublisher
+from buildrunner_gui.sources.broker import BrokerSource
+from buildrunner_gui.sources.broker_directory import BrokerDirectory
+
+from .local_session import LocalSession, comparable
+from .redis_server import RedisServer
+
+
+async def until(condition: Any, timeout: float, what: str) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        pytest.fail(f"not within {timeout} s: {what}")
+
+
+def same(dashboard: BrokerSource, local: LocalSession) -> bool:
+    return comparable(dashboard.store.snapshot()) == comparable(local.store.snapshot())
+
+
+async def follow(directory: BrokerDirectory) -> list[BrokerSource]:
+    found: list[BrokerSource] = []
+
+    def added(source: BrokerSource) -> None:
+        found.append(source)
+        source.start()
+
+    directory.added.connect(added)
+    directory.start()
+    await until(lambda: found and found[0].is_ready, 10, "the dashboard finds the session and loads it")
+    return found
+
+
+def test_a_dashboard_follows_every_event_and_a_trimmed_stream_makes_it_reload(
+    run, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(broker_keys, "STREAM_MAXLEN", 100)  # `MAXLEN ~ 100`: trimmed by nodes of 100 entries
+
+    async def scenario() -> None:
+        local = LocalSession()
+        local.write_lines(30)
+        publisher = BrokerPublisher(redis_server.url)
+        await publisher.start()
+        directory = BrokerDirectory(redis_server.url)
+        try:
+            publisher.add_session(local)
+            dashboard = (await follow(directory))[0]
+            assert dashboard.store.source["kind"] == "broker"
+            assert dashboard.session_id == "local" and dashboard.store.project["name"] == "local project"
+            for _ in range(20):  # while it keeps up, it reads every event: no gap, no reload
+                local.write_lines(10)
+                await asyncio.sleep(0.01)
+            await until(lambda: same(dashboard, local), 10, "the dashboard shows the publisher's state")
+            assert dashboard._follower.gaps == 0 and dashboard.reloaded == 0
+            assert dashboard.store.source["state"] == "live"
+
+            await dashboard.aclose()  # a dashboard stalled while the stream moves on by far more than it keeps
+            local.write_lines(1500, per_batch=50)
+            await until(lambda: publisher.link is not None and publisher.link.written >= 1500, 10, "all published")
+            dashboard.start()
+            await until(lambda: same(dashboard, local), 10, "the dashboard catches up")
+            assert dashboard._follower.gaps >= 1 and dashboard.reloaded >= 1  # by the snapshot, not by skipping
+        finally:
+            await directory.aclose()
+            await publisher.stop()
+
+    run(scenario(), 60)
