@@ -98,3 +98,13 @@ class GoneRule:
         for session_id in set(self._seen) - set(entries):
             del self._seen[session_id]  # removed from the hash (a publisher that stopped cleanly)
         return {sid for sid, (_, since) in self._seen.items() if clock - since > self.gone_after}
+
+
+def refusal(said: str) -> str:
+    """A broker's refusal of our credentials, in words that say what to fix (its own are about HELLO and AUTH)."""
+    lowered = said.lower()
+    if "invalid" in lowered or "wrongpass" in lowered:
+        return "refused: wrong password (or user) in the broker URL"
+    if "noauth" in lowered or "authenticat" in lowered:
+        return "refused: the broker needs a password (redis://:PASSWORD@HOST:PORT/DB)"
+    return f"refused: {said.strip().splitlines()[0][:200] if said.strip() else 'access denied'}"

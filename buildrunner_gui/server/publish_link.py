@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 MAX_EVENTS = 10_000  # events waiting, all sessions together
 MAX_BYTES = 32 * 1024 * 1024  # their encoded size
 PIPELINE_EVENTS = 500  # events written in one round trip
-RETRY_START, RETRY_MAX = 0.5, 5.0  # seconds between attempts while the broker is away
+RETRY_START, RETRY_MAX = 0.5, 2.0  # seconds between attempts while the broker is away
 TIMEOUT = 5.0  # a command (or a connection) that takes longer: the broker is treated as away
 
 
@@ -178,7 +178,7 @@ class PublishLink:
                 wait = RETRY_START
                 await self._write_forever()
             except AuthenticationError as exc:
-                self._went_down(f"refused: {exc}")
+                self._went_down(keys.refusal(str(exc)))
             except (RedisError, OSError) as exc:  # TimeoutError is an OSError
                 self._went_down(_reason(exc))
             except Exception:  # a bug must not end publishing silently

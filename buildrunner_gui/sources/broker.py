@@ -37,7 +37,7 @@ from .subscribers import Subscribers
 
 log = logging.getLogger(__name__)
 
-BACKOFF_START, BACKOFF_MAX = 0.5, 4.0  # a broker is one service near by: back soon after it returns
+BACKOFF_START, BACKOFF_MAX = 0.5, 2.0  # a broker is one service near by: back soon after it returns
 BLOCK_MS = 5_000  # one XREAD waits this long for entries; the client's socket timeout is longer
 READ_COUNT = 1_000  # entries taken per read
 SNAPSHOT_WAIT = 0.25  # seconds between looks for a snapshot newer than a gap
@@ -147,7 +147,7 @@ class BrokerSource:
         try:
             await self._follow()
         except AuthenticationError as exc:
-            return Failure(f"refused: {_first_line(exc)}", refused=True)
+            return Failure(keys.refusal(str(exc)), refused=True)
         except (RedisError, OSError) as exc:  # TimeoutError is an OSError
             return Failure(_first_line(exc))
         except MalformedFrame as exc:

@@ -85,7 +85,7 @@ class BrokerDirectory:
                     self._failing = ""
                     self._notices(f"reading sessions from {self.url} again")
             except AuthenticationError as exc:
-                self._say(f"refused: {exc}")
+                self._say(keys.refusal(str(exc)))
                 self.listed.set()
                 return  # a password the broker refuses: retrying cannot fix it
             except (RedisError, OSError) as exc:

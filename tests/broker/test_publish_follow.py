@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from buildrunner_gui.model import broker_keys
+from buildrunner_gui.server import publish_link
 from buildrunner_gui.server.broker_publisher import BrokerPublisher
 from buildrunner_gui.sources.broker import BrokerSource
 from buildrunner_gui.sources.broker_directory import BrokerDirectory
@@ -73,6 +74,43 @@ def test_a_dashboard_follows_every_event_and_a_trimmed_stream_makes_it_reload(
             dashboard.start()
             await until(lambda: same(dashboard, local), 10, "the dashboard catches up")
             assert dashboard._follower.gaps >= 1 and dashboard.reloaded >= 1  # by the snapshot, not by skipping
+        finally:
+            await directory.aclose()
+            await publisher.stop()
+
+    run(scenario(), 60)
+
+
+def test_a_broker_away_fills_a_bounded_backlog_then_a_fresh_snapshot_brings_the_dashboard_back(
+    run, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(publish_link, "MAX_EVENTS", 300)
+    monkeypatch.setattr(publish_link, "RETRY_MAX", 0.5)
+
+    async def scenario() -> None:
+        local = LocalSession()
+        local.write_lines(30)
+        publisher = BrokerPublisher(redis_server.url)
+        notices: list[str] = []
+        publisher.notices.append(notices.append)
+        await publisher.start()
+        directory = BrokerDirectory(redis_server.url)
+        try:
+            publisher.add_session(local)
+            dashboard = (await follow(directory))[0]
+            await until(lambda: same(dashboard, local), 10, "the dashboard shows the publisher's state")
+            redis_server.kill()
+            local.write_lines(2000, per_batch=20)  # far more than the backlog holds
+            await until(lambda: any("unreachable" in n for n in notices), 15, "the publisher says the broker is away")
+            link = publisher.link
+            assert link is not None
+            await until(lambda: any("fell behind" in n for n in notices), 10, "the publisher says it dropped events")
+            assert link.dropped > 0 and link._events <= 300  # bounded: the rest was dropped
+            redis_server.start()  # empty: everything the broker had is lost too
+            await until(lambda: any("again" in n for n in notices), 15, "publishing resumes")
+            local.write_lines(20)
+            live = lambda: dashboard.store.source["state"] == "live"  # noqa: E731  (the list is back: not gone)
+            await until(lambda: same(dashboard, local) and live(), 20, "the dashboard converges again, live")
         finally:
             await directory.aclose()
             await publisher.stop()
