@@ -20,8 +20,9 @@ PROG = "buildrunner-gui"
 USAGE = f"""{PROG} [--demo] [--debug] [PROJECT ...]
        {PROG} COMMAND [ARGUMENTS ...]   ({PROG} COMMAND --help for each)"""
 WINDOW_HELP = (
-    "With no COMMAND: open the window, monitoring each PROJECT (a folder, a registered alias or a mirror "
-    "URL ws://HOST:PORT/api/build/stream/ID); with none, the last session's projects."
+    "With no COMMAND: open the window, monitoring each PROJECT (a folder, a registered alias, a mirror "
+    "URL ws://HOST:PORT/api/build/stream/ID, or a broker URL redis://HOST:PORT/DB for every session published "
+    "there); with none, the last session's projects."
 )
 _COMMAND_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")  # no path separator, dot or scheme: not a path or URL
 _CLOSE = 0.6  # difflib's similarity from which a word reads as a mistyped command ("stauts", "sevre", "stat")

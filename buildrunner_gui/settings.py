@@ -25,6 +25,7 @@ class Preferences:
     serve_br3: bool = False  # the br3 dialect for BuildRunner 3's own web client (protocol.md, Dialects)
     allowed_origins: str = ""  # browser origins besides the server's own, separated by spaces or commas
     control_token: str = ""  # remote control of build runs (protocol.md): off while empty
+    publish_url: str = ""  # a broker every session is published to (protocol.md, "Past one machine"): off while empty
     notify_started: bool = True
     notify_completed: bool = True
     notify_failed: bool = True

@@ -16,6 +16,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 
+from ..model.broker_keys import is_broker_url
 from ..report import report_html, report_json
 from ..server.mirror_server import MirrorServer
 from ..settings import AppSettings, Preferences
@@ -30,6 +31,7 @@ from ..ui.task_runner import TaskRunner
 from ..ui.tray import StatusTray
 from .background import in_background
 from .notifications import Notifier
+from .publishing import PublishHost
 from .runs import RunControl
 from .server_host import ServerHost
 from .sessions import SessionManager
@@ -54,6 +56,7 @@ class DesktopApp(QObject):
         self.runs = RunControl(self.window, self.manager, settings)  # build runs: toolbar, keys, context menu
         self.host = ServerHost()
         self.host.controller = self.runs.answer  # serve's control routes, when a control token is set
+        self.publishing = PublishHost(lambda text: self.window.statusBar().showMessage(text, 8000))
         self.notifier = Notifier(self.window, self.tray, self.manager.sessions, lambda: self.preferences)
         self.closed = asyncio.Event()
         self.wizard: NewProjectWizard | None = None
@@ -109,6 +112,8 @@ class DesktopApp(QObject):
         """Create the server inside the running loop (never in a constructor), then open the projects."""
         if self.preferences.server_enabled:
             await self.host.start(self.preferences)
+        if self.preferences.publish_url:
+            await self.publishing.start(self.preferences.publish_url)
         self.window.restore_layout(*self.settings.window_state())
         self.window.show()  # at once: sessions appear in it as they open (and each view is laid out on its own)
         restore = not (projects or demo or mirrors)  # nothing asked for: the last session's projects and mirrors
@@ -119,6 +124,8 @@ class DesktopApp(QObject):
             if is_stream_url(project):  # cli.md: the window takes a mirror URL wherever it takes a PROJECT
                 self.manager.open_remote(project)
                 await asyncio.sleep(0)
+            elif is_broker_url(project):  # and a broker's: its sessions open as they are found
+                self.manager.open_broker(project)
             else:
                 await self.open_project(project)
         if demo:
@@ -175,10 +182,12 @@ class DesktopApp(QObject):
             self.wizard.stop()  # cancels a running creation and waits for its rollback
         await self.runs.stop_all()  # cancels every build still running and waits until each has ended
         self.manager.close_all()
+        await self.manager.close_brokers()
         if self._demo is not None:
             self._demo.cleanup()
             self._demo = None
         await self.host.stop()
+        await self.publishing.stop()
         self.tasks.shutdown(wait=True)
         self.tray.hide()
         self.window.allow_close()
@@ -198,10 +207,12 @@ class DesktopApp(QObject):
             session_id, session.view, session.name, session.status, session.percent, session.location
         )
         self.host.add(session.source)
+        self.publishing.add(session.source)
         self.notifier.liveness_changed(session_id)
 
     def _session_removed(self, session_id: str) -> None:
         self.host.remove(session_id)
+        self.publishing.remove(session_id)
         self.window.remove_session(session_id)
 
     def _remember_folder(self, folder: str) -> None:
@@ -212,6 +223,7 @@ class DesktopApp(QObject):
 
     def _show_server(self) -> None:
         url, clients, note = self.host.status()
+        note = " · ".join(filter(None, [note, self.publishing.trouble]))  # a broker away holds until it is back
         if url is None:
             self.window.server_status.show_server(None, note=note)
         else:
@@ -238,6 +250,10 @@ class DesktopApp(QObject):
             await self.host.stop()
             if preferences.server_enabled:
                 await self.host.start(preferences)
+        if preferences.publish_url != before.publish_url:
+            await self.publishing.stop()
+            if preferences.publish_url:
+                await self.publishing.start(preferences.publish_url)
         self._show_server()
 
     # ---------------------------------------------------------------- mirroring a remote server

@@ -13,6 +13,8 @@ from PySide6.QtCore import QObject, Signal
 
 from ..model.session_ids import session_id_for
 from ..project.registry import UnknownProjectError, alias_for_path, resolve_project
+from ..sources.broker import BrokerSource
+from ..sources.broker_directory import BrokerDirectory
 from ..sources.remote import RemoteSource
 from ..sources.source import SessionSource
 from ..sources.watcher import ProjectWatcher
@@ -39,6 +41,7 @@ class SessionManager(QObject):
         super().__init__(parent)
         self.sessions: dict[str, Session] = {}
         self._mirror_tokens: dict[str, str | None] = {}  # the token each mirrored session was opened with
+        self.brokers: dict[str, BrokerDirectory] = {}  # by the URL given (with its password: never shown)
         self._tasks = tasks
         self._stall_minutes = stall_minutes
 
@@ -70,12 +73,32 @@ class SessionManager(QObject):
         self._mirror_tokens[source.session_id] = token
         return self._add(source)
 
+    def open_broker(self, url: str) -> None:
+        """Every session published to the broker at `url`, each opened as it appears (protocol.md)."""
+        if url in self.brokers:
+            return
+        try:
+            directory = BrokerDirectory(url, lambda upstream_id: session_id_for(None, upstream_id, self.sessions))
+        except ValueError as exc:
+            self.notice.emit(str(exc))
+            return
+        self.brokers[url] = directory
+        directory.added.connect(self._add)
+        directory.notices.connect(self.notice.emit)
+        directory.start()
+
+    async def close_brokers(self) -> None:
+        """Stop reading the brokers (their sessions are closed with the others) and close their connections."""
+        directories, self.brokers = list(self.brokers.values()), {}
+        for directory in directories:
+            await directory.aclose()
+
     def mirrors(self) -> list[tuple[str, str | None]]:
         """The open mirrored sessions, as (stream URL without its token, token): what is restored next time."""
         return [
             (session.source.url, self._mirror_tokens.get(session_id))  # type: ignore[attr-defined]
             for session_id, session in self.sessions.items()
-            if not session.source.is_local
+            if not session.source.is_local and not isinstance(session.source, BrokerSource)
         ]
 
     def _add(self, source: SessionSource) -> Session:

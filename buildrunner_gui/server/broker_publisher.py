@@ -4,7 +4,7 @@ The owner is the thread of the session stores (the GUI thread in the window). It
 source's events to the publisher's own thread (`publish_link.py`, which encodes and writes them) and answers
 that thread's questions (a session's `status` frame, once a second at most) from the stores: a broker that is
 slow or away never holds up the owner. What the owner should tell people (the broker went away, came back,
-publishing fell behind) arrives as `notices`.
+publishing fell behind) arrives as `notices`; `trouble` is the one that holds now ("" while all is well).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class BrokerPublisher:
         self.url = keys.shown_url(url)
         self.publisher = f"{socket.gethostname()}:{os.getpid()}"
         self.notices: list[Notice] = [notice] if notice is not None else []
+        self.trouble = ""
         self.sessions: dict[str, PublishedSource] = {}
         self._forwarders: dict[str, Callable[[list[Message]], None]] = {}
         self._thread: LoopThread | None = None
@@ -66,7 +67,7 @@ class BrokerPublisher:
                 self._url,
                 self.publisher,
                 lambda session_id: to_owner.post(self._answer_snapshot, session_id),
-                lambda text: to_owner.post(self._tell, text),
+                lambda text, lasting: to_owner.post(self._tell, text, lasting),
             )
             await link.start()
             return link
@@ -116,6 +117,7 @@ class BrokerPublisher:
         store = source.store
         self._thread.mailbox.post(self._link.snapshot, session_id, store.status_frame(), store.project["name"])
 
-    def _tell(self, text: str) -> None:
+    def _tell(self, text: str, lasting: bool) -> None:
+        self.trouble = text if lasting else ""
         for notice in self.notices:
             notice(text)

@@ -71,6 +71,7 @@ class _Snapshot:
 class _Sessions:
     by_id: dict[str, _Session] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)  # to be deleted from the sessions hash
+    changed: bool = False  # added or removed since the hash was written: it is written at once
 
 
 class PublishLink:
@@ -81,12 +82,12 @@ class PublishLink:
         url: str,
         publisher: str,
         ask_snapshot: Callable[[str], None],
-        notice: Callable[[str], None],
+        notice: Callable[[str, bool], None],
     ) -> None:
         self.url = keys.shown_url(url)
         self.publisher = publisher
         self._ask_snapshot = ask_snapshot  # posts to the owner, who answers with `snapshot`
-        self._notice = notice  # posts a line for people to the owner
+        self._notice = notice  # posts a line for people to the owner, and whether it holds until a next one
         self._client = redis.from_url(
             url,
             socket_timeout=TIMEOUT,
@@ -108,6 +109,7 @@ class PublishLink:
     def add(self, session_id: str, name: str) -> None:
         self._sessions.removed.discard(session_id)
         self._sessions.by_id[session_id] = _Session(name)
+        self._sessions.changed = True
         self._want_snapshot(session_id)  # before any event: a dashboard must find this epoch's snapshot first
 
     def remove(self, session_id: str) -> None:
@@ -115,6 +117,7 @@ class PublishLink:
         if session is not None and session.timer is not None:
             session.timer.cancel()
         self._sessions.removed.add(session_id)
+        self._sessions.changed = True
         self._drop(lambda item: item.session_id == session_id)
         self._wake.set()
 
@@ -172,7 +175,7 @@ class PublishLink:
                 await self._client.ping()
                 if self.down:
                     self.down = False
-                    self._notice(f"publishing to {self.url} again")
+                    self._notice(f"publishing to {self.url} again", False)
                     for session_id in self._sessions.by_id:  # the broker may have lost what it had
                         self._want_snapshot(session_id)
                 wait = RETRY_START
@@ -191,7 +194,8 @@ class PublishLink:
         if not self.down:
             self.down = True
             self._notice(
-                f"broker {self.url} unreachable ({reason}): the build goes on; publishing resumes when it returns"
+                f"broker {self.url} unreachable ({reason}): the build goes on; publishing resumes when it returns",
+                True,
             )
         log.info("publishing to %s: %s", self.url, reason)
 
@@ -199,7 +203,7 @@ class PublishLink:
         loop = asyncio.get_running_loop()
         refresh_at = 0.0
         while True:
-            if loop.time() >= refresh_at:
+            if loop.time() >= refresh_at or self._sessions.changed:
                 await self._refresh()
                 refresh_at = loop.time() + keys.REFRESH_SECONDS
             if not self._queue:
@@ -255,6 +259,7 @@ class PublishLink:
         session.written_at = asyncio.get_running_loop().time()
 
     async def _refresh(self) -> None:
+        self._sessions.changed = False
         now = utc_now_iso()
         entries = {sid: keys.session_entry(s.name, self.publisher, now) for sid, s in self._sessions.by_id.items()}
         pipe = self._client.pipeline(transaction=False)
@@ -299,7 +304,7 @@ class PublishLink:
             if session is not None:
                 session.dirty = True
                 self._want_snapshot(sid)
-        self._notice(f"publishing to {self.url} fell behind: {dropped} events dropped, a fresh snapshot follows")
+        self._notice(f"publishing to {self.url} fell behind: {dropped} events dropped, a fresh snapshot follows", False)
 
     def _drop(self, which: Callable[[Any], bool]) -> int:
         kept: deque[_Events | _Snapshot] = deque()

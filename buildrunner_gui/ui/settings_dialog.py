@@ -1,4 +1,4 @@
-"""The settings dialog: mirror server, notifications and the stall alert."""
+"""The settings dialog: mirror server, publishing to a broker, notifications and the stall alert."""
 
 from __future__ import annotations
 
@@ -60,6 +60,15 @@ class SettingsDialog(QDialog):
         self.control_token.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
         server_form.addRow("Control token:", self.control_token)
 
+        self.publish_url = QLineEdit(preferences.publish_url)
+        self.publish_url.setPlaceholderText("redis://HOST:PORT/DB (empty: not published)")
+        self.publish_url.setToolTip(
+            "Every session is also published to this Redis server, for dashboard servers (serve redis://…) to show "
+            "to many people; a password goes in the URL: redis://:PASSWORD@HOST:PORT/DB"
+        )
+        publishing = QGroupBox("Publish to a broker")
+        QFormLayout(publishing).addRow("Broker:", self.publish_url)
+
         self.notify = {
             kind: QCheckBox(label)
             for kind, label in (
@@ -87,6 +96,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(server)
+        layout.addWidget(publishing)
         layout.addWidget(notifications)
         layout.addWidget(buttons)
         self.accepted.connect(self.saved.emit)
@@ -101,6 +111,7 @@ class SettingsDialog(QDialog):
             port=self.port.value(),
             token=self.token.text().strip(),
             control_token=self.control_token.text().strip(),
+            publish_url=self.publish_url.text().strip(),
             notify_started=self.notify["started"].isChecked(),
             notify_completed=self.notify["completed"].isChecked(),
             notify_failed=self.notify["failed"].isChecked(),
