@@ -200,6 +200,8 @@ class Brokers:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.LISTING_WAIT):
                     await directory.listed.wait()
+            if not directory.sources and not directory.failing:  # a failure has said so already
+                _say(f"no session published at {directory.url} yet: each is served as it appears")
 
     def _added(self, server: MirrorServer, sources: list[SessionSource], source: SessionSource) -> None:
         sources.append(source)

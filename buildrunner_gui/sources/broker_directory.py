@@ -58,7 +58,7 @@ class BrokerDirectory:
         self.listed = asyncio.Event()  # set after the first attempt to read the sessions hash (read or not)
         self._claim = claim or (lambda session_id: session_id)  # the session id to serve it under
         self._rule = keys.GoneRule()
-        self._failing = ""
+        self.failing = ""  # why the sessions cannot be read now ("" while they can)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -81,8 +81,8 @@ class BrokerDirectory:
             try:
                 listed: Any = await self.client.hgetall(keys.SESSIONS_KEY)
                 self._update(listed)
-                if self._failing:
-                    self._failing = ""
+                if self.failing:
+                    self.failing = ""
                     self._notices(f"reading sessions from {self.url} again")
             except AuthenticationError as exc:
                 self._say(keys.refusal(str(exc)))
@@ -114,8 +114,8 @@ class BrokerDirectory:
                 source.set_gone("")
 
     def _say(self, reason: str) -> None:
-        if reason != self._failing:
-            self._failing = reason
+        if reason != self.failing:
+            self.failing = reason
             self._notices(f"cannot read sessions from {self.url}: {reason}")
         log.info("broker %s: %s", self.url, reason)
 
