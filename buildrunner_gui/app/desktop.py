@@ -172,7 +172,7 @@ class DesktopApp(QObject):
             return
         demo_folder = str(self._demo.folder.resolve()) if self._demo is not None else None
         local = [s.location for s in self.sessions.values() if s.source.is_local and s.location != demo_folder]
-        self.settings.set_open_projects(local)
+        self.settings.set_open_projects(local + list(self.manager.brokers))  # a broker reopens all its sessions
         self.settings.set_open_mirrors(self.manager.mirrors())
         self.settings.save_window_state(self.window.saveGeometry(), self.window.saveState())
         self.settings.sync()

@@ -2,9 +2,9 @@
 
 It reads the sessions hash every POLL_SECONDS on the app's loop: a session listed for the first time becomes a
 `BrokerSource` (handed to `added`; the receiver serves or shows it and starts it), and a session whose entry is
-no longer refreshed (`GoneRule`), or was taken off by its publisher, is marked gone on its source (it stays on
-show, stale, and comes back to life if it is published again). The sources share the directory's client and
-its connection pool (each blocking read holds one connection).
+no longer refreshed (`GoneRule`), or was taken off by its publisher (MISSING_SECONDS), is marked gone on its
+source (it stays on show, stale, and comes back to life if it is published again). The sources share the
+directory's client and its connection pool (each blocking read holds one connection).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from .subscribers import Subscribers
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
+# A session taken off the hash is gone once it stays off this long: a publisher that stopped takes its sessions
+# off, but a broker that restarted empty lists nothing until its publishers are back (within a few seconds).
+MISSING_SECONDS = 5.0
 CONNECT_TIMEOUT = 8.0  # an unreachable broker is reported within 10 s
 
 Added = Callable[[BrokerSource], None]
@@ -58,6 +61,7 @@ class BrokerDirectory:
         self.listed = asyncio.Event()  # set after the first attempt to read the sessions hash (read or not)
         self._claim = claim or (lambda session_id: session_id)  # the session id to serve it under
         self._rule = keys.GoneRule()
+        self._missing: dict[str, float] = {}  # session id -> loop time it was first found off the hash
         self.failing = ""  # why the sessions cannot be read now ("" while they can)
         self._task: asyncio.Task[None] | None = None
 
@@ -105,10 +109,14 @@ class BrokerDirectory:
             self.sources[session_id] = source
             self.added.emit(source)
         stale = self._rule.gone(entries, datetime.now(UTC))
+        clock = asyncio.get_running_loop().time()
         for session_id, source in self.sources.items():
             if session_id not in entries:
-                source.set_gone("gone: its publisher stopped")
-            elif session_id in stale:
+                if clock - self._missing.setdefault(session_id, clock) >= MISSING_SECONDS:
+                    source.set_gone("gone: its publisher stopped")
+                continue  # until then, as it was
+            self._missing.pop(session_id, None)
+            if session_id in stale:
                 source.set_gone(f"gone: not published for {self._rule.gone_after:g} s")
             else:
                 source.set_gone("")

@@ -1,6 +1,6 @@
 """`serve … --publish redis://…` and `serve redis://…` as real processes around a real Redis: a build published
 by one process is served by two dashboard servers exactly as the publisher serves it (field by field, but
-`source`), through a Redis killed and restarted mid-build."""
+`source`), through a Redis killed and restarted mid-build; once the publisher stops, its session is gone there."""
 
 from __future__ import annotations
 
@@ -100,6 +100,11 @@ def test_two_dashboards_serve_the_published_build_exactly_through_a_redis_restar
             assert "unreachable" in publisher.errors() and "again" in publisher.errors()  # said so, and resumed
             for served in (publisher, *dashboards):
                 assert "Traceback" not in served.errors()
+
+            await publisher.stop()  # SIGTERM: a publisher that stops takes its session off the broker
+            for dashboard in dashboards:
+                gone = await until_state(dashboard, ("unreachable",), 20, "the stopped publisher's session is gone")
+                assert gone["reason"] == "gone: its publisher stopped"
         finally:
             await build.stop()
             for served in (*dashboards, publisher):

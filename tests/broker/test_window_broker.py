@@ -1,6 +1,7 @@
 """The window publishes its sessions (Settings → "Publish to a broker") and opens a broker's sessions
 (`buildrunner-gui redis://…`): here one window does both, so the broker's copy of its own project sits beside the
-project and shows exactly its state; the copy itself is not published back."""
+project and shows exactly its state; the copy itself is not published back, and the broker is opened again next
+time."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def test_the_window_publishes_its_project_and_shows_the_brokers_copy_beside_it(
             finally:
                 await client.aclose()
             assert listed == [b"br3-sample"]  # the broker's copy is not published back
+            await desktop.shutdown()
+            assert redis_server.url in settings.open_projects()  # opened again next time, with all its sessions
         finally:
             await desktop.shutdown()
 
