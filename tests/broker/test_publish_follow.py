@@ -48,8 +48,6 @@ async def follow(directory: BrokerDirectory) -> list[BrokerSource]:
 def test_a_dashboard_follows_every_event_and_a_trimmed_stream_makes_it_reload(
     run, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(broker_keys, "STREAM_MAXLEN", 100)  # `MAXLEN ~ 100`: trimmed by nodes of 100 entries
-
     async def scenario() -> None:
         local = LocalSession()
         local.write_lines(30)
@@ -68,7 +66,10 @@ def test_a_dashboard_follows_every_event_and_a_trimmed_stream_makes_it_reload(
             assert dashboard._follower.gaps == 0 and dashboard.reloaded == 0
             assert dashboard.store.source["state"] == "live"
 
-            await dashboard.aclose()  # a dashboard stalled while the stream moves on by far more than it keeps
+            # `MAXLEN ~ 100` from now on (trimmed by whole nodes of 100 entries), and a dashboard stalled while the
+            # stream moves on by far more than it keeps
+            monkeypatch.setattr(broker_keys, "STREAM_MAXLEN", 100)
+            await dashboard.aclose()
             local.write_lines(1500, per_batch=50)
             await until(lambda: publisher.link is not None and publisher.link.written >= 1500, 10, "all published")
             dashboard.start()
