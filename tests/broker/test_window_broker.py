@@ -52,6 +52,13 @@ def test_the_window_publishes_its_project_and_shows_the_brokers_copy_beside_it(
             finally:
                 await client.aclose()
             assert listed == [b"br3-sample"]  # the broker's copy is not published back
+
+            redis_server.kill()  # the broker goes away: the window says so in its status bar, and goes on
+            (sample_project / ".buildrunner" / "logs" / "late.log").write_text("one more line\n")
+            label = desktop.window.server_status.label
+            await until(lambda: "unreachable" in label.text(), 15, "the status bar says the broker is away")
+            redis_server.start()
+            await until(lambda: "unreachable" not in label.text(), 15, "and no more once it is back")
             await desktop.shutdown()
             assert redis_server.url in settings.open_projects()  # opened again next time, with all its sessions
         finally:
