@@ -74,8 +74,8 @@ class BrokerPublisher:
 
         self._link = await thread.run(make())
         self._thread = thread
-        for session_id, source in self.sessions.items():
-            thread.mailbox.post(self._link.add, session_id, source.store.project["name"])
+        for session_id in self.sessions:
+            self._post_add(session_id)
 
     async def stop(self) -> None:
         thread, link = self._thread, self._link
@@ -94,8 +94,7 @@ class BrokerPublisher:
         forward = partial(self._forward, session_id)
         self._forwarders[session_id] = forward
         source.batches.connect(forward)
-        if self._thread is not None and self._link is not None:
-            self._thread.mailbox.post(self._link.add, session_id, source.store.project["name"])
+        self._post_add(session_id)
 
     def remove_session(self, session_id: str) -> None:
         source = self.sessions.pop(session_id, None)
@@ -108,6 +107,13 @@ class BrokerPublisher:
     def _forward(self, session_id: str, batch: list[Message]) -> None:
         if self._thread is not None and self._link is not None:
             self._thread.mailbox.post(self._link.events, session_id, batch)
+
+    def _post_add(self, session_id: str) -> None:
+        """The session and its state now, in that order, before any batch of it."""
+        if self._thread is not None and self._link is not None:
+            store = self.sessions[session_id].store
+            self._thread.mailbox.post(self._link.add, session_id, store.project["name"])
+            self._thread.mailbox.post(self._link.snapshot, session_id, store.status_frame(), store.project["name"])
 
     def _answer_snapshot(self, session_id: str) -> None:
         """The publisher's thread asks for a session's state: its `status` frame, shared with the server's."""

@@ -107,10 +107,11 @@ class PublishLink:
     # ---------------------------------------------------------------- from the owner, in order
 
     def add(self, session_id: str, name: str) -> None:
+        """A session to publish; the owner posts its `snapshot` right after, before any of its events (a dashboard
+        that meets an event of a new epoch finds that epoch's snapshot)."""
         self._sessions.removed.discard(session_id)
         self._sessions.by_id[session_id] = _Session(name)
         self._sessions.changed = True
-        self._want_snapshot(session_id)  # before any event: a dashboard must find this epoch's snapshot first
 
     def remove(self, session_id: str) -> None:
         session = self._sessions.by_id.pop(session_id, None)

@@ -3,7 +3,8 @@
 The password travels in the URL only: it is never printed, logged or served (`source.upstream` has none); a
 dashboard without it is refused and says so. A publisher killed (SIGKILL: it cannot take its sessions off) is
 marked gone on the dashboards once its entry is no longer refreshed (the spec's 10 s refresh and 60 s limit are
-shortened here through the environment, as the publisher and the dashboard both read them).
+shortened here through the environment, as the publisher and the dashboard both read them); started again, it
+publishes a new epoch, which the dashboard follows.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ..sources.served import SESSION, Served, http_json, make_project
+from ..sources.served import SESSION, Build, Served, http_json, make_project
 from .redis_server import RedisServer
 from .test_serve_broker import all_converge, published, until_state
 
@@ -95,6 +96,12 @@ def test_a_password_protected_broker_and_a_killed_publisher_marked_gone(
             assert [(row["session_id"], row["live"]) for row in rows] == [(SESSION, False)]
             shown = await http_json(dashboard.port, f"/api/build/status/{SESSION}")
             assert shown["features"]  # the last state stays on show, stale
+
+            await publisher.restart()  # back, with a new epoch: the dashboard follows it from its new snapshot
+            build = Build(project, seed=5)
+            for _ in range(30):
+                build.step()
+            await all_converge(publisher, [dashboard])
             for served in (publisher, dashboard):
                 assert PASSWORD not in served.errors() and "Traceback" not in served.errors()
         finally:
