@@ -31,6 +31,9 @@ def _seconds(variable: str, default: float) -> float:
 REFRESH_SECONDS = _seconds("BUILDRUNNER_BROKER_REFRESH", 10.0)  # the sessions hash is rewritten this often
 GONE_SECONDS = _seconds("BUILDRUNNER_BROKER_GONE", 60.0)  # an entry not refreshed for this long: a session gone
 SNAPSHOT_SECONDS = 1.0  # the snapshot key is rewritten at most this often while events flow
+# A session's stream and snapshot outlive its publisher by this long (a publisher killed cannot delete them; each
+# refresh of the sessions hash sets it again).
+KEEP_SECONDS = 7 * 24 * 3600
 
 
 def is_broker_url(project: str) -> bool:

@@ -266,6 +266,9 @@ class PublishLink:
         pipe = self._client.pipeline(transaction=False)
         if entries:
             pipe.hset(keys.SESSIONS_KEY, mapping=entries)  # type: ignore[arg-type]
+        for session_id in entries:
+            pipe.expire(keys.events_key(session_id), keys.KEEP_SECONDS)
+            pipe.expire(keys.snapshot_key(session_id), keys.KEEP_SECONDS)
         if self._sessions.removed:
             pipe.hdel(keys.SESSIONS_KEY, *self._sessions.removed)
         await pipe.execute()

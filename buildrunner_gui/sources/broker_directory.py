@@ -104,11 +104,13 @@ class BrokerDirectory:
             session_id = raw_id.decode("utf-8", "replace")
             if entry is not None and session_id:
                 entries[session_id] = entry
-        for session_id in entries.keys() - self.sources.keys():
+        stale = self._rule.gone(entries, datetime.now(UTC))
+        # One already gone when first met is left out (a publisher killed long ago leaves its entry behind) until
+        # it is published again.
+        for session_id in sorted(entries.keys() - self.sources.keys() - stale):
             source = BrokerSource(self.client, self.url, session_id, self._claim(session_id))
             self.sources[session_id] = source
             self.added.emit(source)
-        stale = self._rule.gone(entries, datetime.now(UTC))
         clock = asyncio.get_running_loop().time()
         for session_id, source in self.sources.items():
             if session_id not in entries:

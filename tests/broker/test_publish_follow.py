@@ -8,10 +8,12 @@ import asyncio
 from typing import Any
 
 import pytest
+import redis.asyncio as redis_client
 
 from buildrunner_gui.model import broker_keys
 from buildrunner_gui.server import publish_link
 from buildrunner_gui.server.broker_publisher import BrokerPublisher
+from buildrunner_gui.sources import broker_directory
 from buildrunner_gui.sources.broker import BrokerSource
 from buildrunner_gui.sources.broker_directory import BrokerDirectory
 
@@ -117,3 +119,30 @@ def test_a_broker_away_fills_a_bounded_backlog_then_a_fresh_snapshot_brings_the_
             await publisher.stop()
 
     run(scenario(), 60)
+
+
+def test_a_session_whose_publisher_died_long_ago_is_not_served(
+    run, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(broker_directory, "POLL_SECONDS", 0.1)
+
+    async def scenario() -> None:
+        client = redis_client.from_url(redis_server.url)
+        left = broker_keys.session_entry("old", "gone-host:1", "2020-01-01T00:00:00.000Z")
+        await client.hset(broker_keys.SESSIONS_KEY, mapping={"old": left})
+        await client.aclose()
+        local = LocalSession()
+        local.write_lines(5)
+        publisher = BrokerPublisher(redis_server.url)
+        await publisher.start()
+        directory = BrokerDirectory(redis_server.url)
+        try:
+            publisher.add_session(local)
+            found = await follow(directory)
+            await asyncio.sleep(5 * broker_directory.POLL_SECONDS)  # a few more reads of the sessions hash
+            assert [source.session_id for source in found] == ["local"] and set(directory.sources) == {"local"}
+        finally:
+            await directory.aclose()
+            await publisher.stop()
+
+    run(scenario(), 30)
