@@ -41,6 +41,12 @@ def is_broker_url(project: str) -> bool:
     return project.startswith(SCHEMES)
 
 
+def unusable(url: str, exc: Exception) -> ValueError:
+    """A broker URL the client cannot take, in one line that never shows its password."""
+    said = str(exc).replace(url, shown_url(url))
+    return ValueError(f"not a usable broker URL: {shown_url(url)} ({said})")
+
+
 def events_key(session_id: str) -> str:
     return f"buildrunner:{session_id}:events"
 

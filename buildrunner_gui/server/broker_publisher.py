@@ -16,6 +16,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
 
+import redis.asyncio as redis_client
+
 from ..model import broker_keys as keys
 from ..model.messages import Message
 from ..model.store import SessionStore
@@ -42,6 +44,10 @@ class BrokerPublisher:
     def __init__(self, url: str, notice: Notice | None = None) -> None:
         if not keys.is_broker_url(url):
             raise ValueError(f"not a broker URL: {keys.shown_url(url)} (expected redis://HOST:PORT/DB)")
+        try:
+            redis_client.from_url(url)  # a URL the client cannot take fails here, before anything starts
+        except (ValueError, TypeError) as exc:
+            raise keys.unusable(url, exc) from None
         self._url = url  # with its password, if any: never shown
         self.url = keys.shown_url(url)
         self.publisher = f"{socket.gethostname()}:{os.getpid()}"

@@ -54,7 +54,10 @@ class BrokerDirectory:
         if not keys.is_broker_url(url):
             raise ValueError(f"not a broker URL: {keys.shown_url(url)} (expected redis://HOST:PORT/DB)")
         self.url = keys.shown_url(url)
-        self.client = broker_client(url)
+        try:
+            self.client = broker_client(url)
+        except (ValueError, TypeError) as exc:
+            raise keys.unusable(url, exc) from None
         self.sources: dict[str, BrokerSource] = {}  # by the publisher's session id
         self.added: Subscribers[Added] = Subscribers()
         self.notices: Subscribers[Notice] = Subscribers()

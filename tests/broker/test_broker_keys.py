@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from buildrunner_gui.model.broker_keys import (
     GoneRule,
     SessionEntry,
@@ -14,6 +16,8 @@ from buildrunner_gui.model.broker_keys import (
     shown_url,
 )
 from buildrunner_gui.model.clock import iso
+from buildrunner_gui.server.broker_publisher import BrokerPublisher
+from buildrunner_gui.sources.broker_directory import BrokerDirectory
 
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -61,3 +65,11 @@ def test_refusals_say_what_to_fix():
     assert "needs a password" in refusal("HELLO must be called with the client already authenticated, otherwise…")
     assert "wrong password" in refusal("invalid username-password pair or user is disabled.")
     assert refusal("") == "refused: access denied"
+
+
+def test_a_url_the_client_cannot_take_is_refused_at_once_without_its_password():
+    for make in (BrokerPublisher, BrokerDirectory):
+        with pytest.raises(ValueError) as refused:
+            make("redis://:sekrit@broker:notaport/0")
+        assert "not a usable broker URL: redis://broker:notaport/0" in str(refused.value)
+        assert "sekrit" not in str(refused.value)
