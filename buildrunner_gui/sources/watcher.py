@@ -23,6 +23,9 @@ from .chunked_publisher import ChunkedPublisher
 from .project_worker import RESCAN_INTERVAL, RETRY_DELAY, ObserverFactory, ProjectWorker
 from .source import BatchCallback, Notify
 from .subscribers import Subscribers
+from .watch_log import quiet_stopped_watch_notice
+
+quiet_stopped_watch_notice()
 
 
 class ProjectWatcher(QObject):
