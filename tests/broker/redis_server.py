@@ -1,11 +1,13 @@
 """A real Redis (Debian's `redis-server`, installed by `scripts/setup --dev`) on a free loopback port, for one test:
-started, killed (SIGKILL: nothing written, nothing said), restarted on the same port, and always stopped."""
+started, killed (SIGKILL: nothing written, nothing said), restarted on the same port, and always stopped. With
+`tls`, it speaks only TLS, with a self-signed certificate made by `openssl` for 127.0.0.1."""
 
 from __future__ import annotations
 
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -20,7 +22,7 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, folder: Path, password: str | None = None) -> None:
+    def __init__(self, folder: Path, password: str | None = None, tls: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server not found: run scripts/setup --dev (it installs Debian's redis-server)")
@@ -28,11 +30,22 @@ class RedisServer:
         self.folder = folder
         self.password = password
         self.port = free_port()
+        self.certificate = folder / "cert.pem" if tls else None
+        if self.certificate is not None:
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                 "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"),
+                 "-out", str(self.certificate)],
+                check=True,
+                capture_output=True,
+            )  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
+        if self.certificate is not None:
+            return f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={self.certificate}"
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
@@ -40,6 +53,10 @@ class RedisServer:
         options = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         if self.password:
             options += ["--requirepass", self.password]
+        if self.certificate is not None:
+            key = self.certificate.with_name("key.pem")
+            options[:2] = ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no"]
+            options += ["--tls-cert-file", str(self.certificate), "--tls-key-file", str(key)]
         with (self.folder / "redis.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [self.binary, *options, "--dir", str(self.folder)], stdout=log, stderr=log, cwd=self.folder
@@ -56,8 +73,11 @@ class RedisServer:
     def _answers(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as probe:
-                probe.sendall(b"PING\r\n")
-                return probe.recv(64).startswith((b"+PONG", b"-NOAUTH"))
+                if self.certificate is None:
+                    return _pings(probe)
+                context = ssl.create_default_context(cafile=str(self.certificate))
+                with context.wrap_socket(probe, server_hostname="127.0.0.1") as secure:
+                    return _pings(secure)
         except OSError:
             return False
 
@@ -76,3 +96,8 @@ class RedisServer:
                 self.process.kill()
                 self.process.wait(10)
         self.process = None
+
+
+def _pings(connection: socket.socket) -> bool:
+    connection.sendall(b"PING\r\n")
+    return connection.recv(64).startswith((b"+PONG", b"-NOAUTH"))

@@ -146,3 +146,31 @@ def test_a_session_whose_publisher_died_long_ago_is_not_served(
             await publisher.stop()
 
     run(scenario(), 30)
+
+
+def test_a_broker_that_speaks_only_tls(run, tmp_path):
+    folder = tmp_path / "tls-redis"
+    folder.mkdir()
+    secure = RedisServer(folder, tls=True)
+    secure.start()
+
+    async def scenario() -> None:
+        local = LocalSession()
+        local.write_lines(20)
+        publisher = BrokerPublisher(secure.url)
+        await publisher.start()
+        directory = BrokerDirectory(secure.url)
+        try:
+            publisher.add_session(local)
+            dashboard = (await follow(directory))[0]
+            local.write_lines(20)
+            await until(lambda: same(dashboard, local), 10, "the dashboard shows the publisher's state over TLS")
+            assert dashboard.store.source["upstream"] == f"rediss://127.0.0.1:{secure.port}/0"
+        finally:
+            await directory.aclose()
+            await publisher.stop()
+
+    try:
+        run(scenario(), 30)
+    finally:
+        secure.stop()
