@@ -67,6 +67,14 @@ def no_thread_left_behind():
     assert not extra, f"threads left running: {[t.name for t in extra]}"
 
 
+@pytest.fixture(autouse=True)
+def no_quit_when_a_test_window_closes(request: pytest.FixtureRequest) -> None:
+    """A test's window closing must not quit the application every later test shares: Qt would post a quit
+    that stops the next test's event loop (the app itself decides this, in `DesktopApp`)."""
+    if {"qapp", "qtbot", "qt_loop", "run"} & set(request.fixturenames):
+        request.getfixturevalue("qapp").setQuitOnLastWindowClosed(False)
+
+
 @pytest.fixture(scope="session")
 def qt_loop(qapp) -> qasync.QEventLoop:
     """One qasync loop for the whole session: closing and re-creating qasync loops in one process leaves
