@@ -284,8 +284,14 @@ class OverviewPanel(QWidget):
     def _show_progress(self, progress: dict[str, Any]) -> None:
         self._progress = {k: progress.get(k, 0) for k in ("percent", "status", "tasks_completed", "files_created")}
         percent = float(self._progress["percent"] or 0.0)
-        self.progress_bar.setValue(round(percent * 10))
-        self.progress_bar.setFormat(f"{percent:.1f}%")
+        # QProgressBar.setValue repaints at once (the whole window's backing store is flushed with it): with
+        # updates held, the change is drawn with the next paint instead, once however many batches came.
+        self.progress_bar.setUpdatesEnabled(False)
+        try:
+            self.progress_bar.setValue(round(percent * 10))
+            self.progress_bar.setFormat(f"{percent:.1f}%")
+        finally:
+            self.progress_bar.setUpdatesEnabled(True)  # schedules one update()
         self.badge.set_status(str(self._progress["status"] or "pending"))
         self._show_counts()
 

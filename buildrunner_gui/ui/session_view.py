@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QTextCursor, QTextDocument
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
@@ -51,6 +52,7 @@ class SessionView(QWidget):
         self._store: SessionStore | None = None  # the store last loaded: a panel built later loads from it
         self._artifact_folder: str | None = None
         self._swapping = False
+        self._on_screen = True  # until the window says otherwise
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for name, title, _ in _PANELS:
@@ -122,7 +124,17 @@ class SessionView(QWidget):
 
     def set_on_screen(self, on_screen: bool) -> None:
         """Whether the window shows this session now (it shows one at a time)."""
+        self._on_screen = on_screen
         self.overview.set_on_screen(on_screen)
+        self.updateGeometry()
+
+    # The window's stack of sessions asks every page for its size on each layout pass; a page off screen
+    # answers at once instead of laying out its labels' text (with thirty sessions, most of the window's time).
+    def sizeHint(self) -> QSize:
+        return super().sizeHint() if self._on_screen else QSize(0, 0)
+
+    def minimumSizeHint(self) -> QSize:
+        return super().minimumSizeHint() if self._on_screen else QSize(0, 0)
 
     def _panel(self, name: str) -> QWidget:
         panel = self._built.get(name)
