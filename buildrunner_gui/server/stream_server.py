@@ -44,6 +44,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 RATE_LIMIT = 100  # client messages per second
 PING_SECONDS = 20.0
 STALL_CHECK_SECONDS = 1.0
+LATE_LOOP_SECONDS = 0.25  # housekeeping this late means this thread was held up: input read since came in bunches
 
 T = TypeVar("T")
 
@@ -94,6 +95,10 @@ class StreamServer:
         self._client_numbers = itertools.count(1)
         self._housekeeping: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()  # fire-and-forget closes, referenced until done
+        # While this loop is (or was just) held up, the rate limit does not close: what clients sent meanwhile
+        # is read in one go and would look like more than RATE_LIMIT messages in a second.
+        self._housekeeping_due = float("inf")  # when the housekeeping should next run (monotonic)
+        self._rate_forgiven_until = 0.0
         # Counted for /metrics: refusals by HTTP status, clients closed for lag, and what clients now gone got.
         self._metrics = metrics.MetricsFeed()
         self.refused: Counter[int] = Counter()
@@ -370,10 +375,16 @@ class StreamServer:
                 continue  # keep reading, so the client's answer to our close frame is seen
             recent.append(time.monotonic())
             if len(recent) > RATE_LIMIT and recent[-1] - recent[0] < 1.0:
-                closing = True
-                self._spawn(channel.close(1008, f"more than {RATE_LIMIT} messages in one second"))
-                continue
+                if not self._held_up(recent[-1]):
+                    closing = True
+                    self._spawn(channel.close(1008, f"more than {RATE_LIMIT} messages in one second"))
+                    continue
+                recent.clear()  # a bunch from this loop's own delay, not the client's rate
             self._answer(read_client_message(frame), channel, served)
+
+    def _held_up(self, now: float) -> bool:
+        """This loop is late for its housekeeping, or was a moment ago: input read now came in a bunch."""
+        return now < self._rate_forgiven_until or now - self._housekeeping_due > LATE_LOOP_SECONDS
 
     def _answer(self, request: Any, channel: ClientChannel, served: ServedSession) -> None:
         if isinstance(request, Ping):
@@ -398,8 +409,12 @@ class StreamServer:
 
     async def _close_stalled_clients(self) -> None:
         while True:
+            self._housekeeping_due = time.monotonic() + STALL_CHECK_SECONDS
             await asyncio.sleep(STALL_CHECK_SECONDS)
             now = time.monotonic()
+            if now - self._housekeeping_due > LATE_LOOP_SECONDS:
+                log.info("server loop held up %.1f s: the rate limit waits a second", now - self._housekeeping_due)
+                self._rate_forgiven_until = now + 1.0  # the rest of what waited is still being read
             for served in list(self.sessions.values()):
                 for channel in [c for c in served.channels if c.stalled(now)]:
                     log.info("closing stalled client %s", channel.client_id)

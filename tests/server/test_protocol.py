@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -160,6 +161,26 @@ def test_flood_closes_1008(run, project):
             assert client.close_code == 1008
 
     run(scenario())
+
+
+def test_input_bunched_by_the_servers_own_delay_is_not_a_flood(run, project):
+    """A client within the rate limit is not closed because the server, held up, then reads its input at once."""
+
+    async def scenario():
+        async with mirror([project]) as server:
+            client = await open_client(server, "proj")
+            await receive_until(client, lambda m: m["type"] == "status")
+            server._thread.mailbox.post(time.sleep, 2.5)  # the server's loop held up for 2.5 s
+            for _ in range(150):  # 60 a second: within the limit, but 150 wait to be read together
+                await client.send(json.dumps({"type": "ping"}))
+                await asyncio.sleep(1 / 60)
+            pongs = 0
+            while pongs < 150:
+                pongs += (await receive(client))["type"] == "pong"
+            assert client.close_code is None
+            await client.close()
+
+    run(scenario(), timeout=60)
 
 
 def test_resume_replays_exactly_the_missed_events(run, project):
