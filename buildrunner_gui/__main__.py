@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     from . import commands
+    from .model.broker_keys import UnusableBrokerURL
     from .ports import PortInUseError
     from .project.registry import RegistryError, UnknownProjectError
     from .server.access import TokenRefused
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "aliases":
             return commands.aliases(args.aliases_action, getattr(args, "alias", None))
         return _open_default(args)
-    except (UnknownProjectError, TokenRefused) as exc:
+    except (UnknownProjectError, TokenRefused, UnusableBrokerURL) as exc:
         print(f"buildrunner-gui: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, RegistryError) else 2  # an unreadable registry is a runtime failure
     except PortInUseError as exc:  # a port given with --port (without it, a taken default falls back)

@@ -41,10 +41,14 @@ def is_broker_url(project: str) -> bool:
     return project.startswith(SCHEMES)
 
 
-def unusable(url: str, exc: Exception) -> ValueError:
+class UnusableBrokerURL(ValueError):
+    """A broker URL given on the command line (or in the settings) that the client cannot take: a usage error."""
+
+
+def unusable(url: str, exc: Exception) -> UnusableBrokerURL:
     """A broker URL the client cannot take, in one line that never shows its password."""
     said = str(exc).replace(url, shown_url(url))
-    return ValueError(f"not a usable broker URL: {shown_url(url)} ({said})")
+    return UnusableBrokerURL(f"not a usable broker URL: {shown_url(url)} ({said})")
 
 
 def events_key(session_id: str) -> str:

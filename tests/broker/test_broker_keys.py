@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -73,3 +76,23 @@ def test_a_url_the_client_cannot_take_is_refused_at_once_without_its_password():
             make("redis://:sekrit@broker:notaport/0")
         assert "not a usable broker URL: redis://broker:notaport/0" in str(refused.value)
         assert "sekrit" not in str(refused.value)
+
+
+def test_serve_refuses_an_unusable_broker_url_as_a_usage_error(tmp_path):
+    for argv in (
+        ["serve", "redis://:sekrit@127.0.0.1:notaport/0"],
+        ["serve", str(tmp_path), "--publish", "redis://:sekrit@h:x/0"],
+    ):
+        (tmp_path / ".buildrunner").mkdir(exist_ok=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "buildrunner_gui", *argv, "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "BUILDRUNNER_HOME": str(tmp_path / "home")},
+        )
+        assert done.returncode == 2, done.stderr
+        assert (
+            done.stderr.startswith("buildrunner-gui: not a usable broker URL: redis://") and "sekrit" not in done.stderr
+        )
+        assert len(done.stderr.strip().splitlines()) == 1
