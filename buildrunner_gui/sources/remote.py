@@ -31,7 +31,6 @@ from ..model.follow import MalformedFrame, UpstreamFollower, read_upstream_frame
 from ..model.messages import Message, SourceOut, SourceState
 from ..model.store import SessionStore
 from .backoff import Backoff
-from .heavy_turns import HEAVY_FRAME_BYTES, heavy_turn
 from .remote_link import FRAME_LIMIT, Failure, LimitedConnection, describe_close, describe_failure
 from .source import BatchCallback, Notify
 from .subscribers import Subscribers
@@ -173,11 +172,7 @@ class RemoteSource:
         self._follower.connected()
         await self._send_requests(socket)
         async for frame in socket:
-            if len(frame) >= HEAVY_FRAME_BYTES:
-                async with heavy_turn():  # thirty mirrors' first states: one per pass of the loop
-                    self._receive(read_upstream_frame(frame))
-            else:
-                self._receive(read_upstream_frame(frame))
+            self._receive(read_upstream_frame(frame))
             await self._send_requests(socket)
 
     async def _send_requests(self, socket: ClientConnection) -> None:
