@@ -59,6 +59,12 @@ def snapshot_key(session_id: str) -> str:
     return f"buildrunner:{session_id}:snapshot"
 
 
+def snapshot_value(status_frame: str, entry_id: str) -> str:
+    """The snapshot key's value (protocol.md): the `status` message JSON, carrying the id of the last stream entry
+    it includes as `entry_id`. Written into the encoded frame as is: a status of a big project is not re-encoded."""
+    return '{"entry_id":' + json.dumps(entry_id) + "," + status_frame[1:]
+
+
 def shown_url(url: str) -> str:
     """The broker URL without its user and password: what logs, notices and a snapshot's `source` may carry."""
     parts = urlsplit(url)

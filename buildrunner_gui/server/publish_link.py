@@ -256,7 +256,7 @@ class PublishLink:
         if session.last_id is None:  # none written yet by this publisher: read on after what the stream holds
             last: Any = await self._client.xrevrange(keys.events_key(item.session_id), "+", "-", count=1)
             session.last_id = _text(last[0][0]) if last else "0-0"
-        await self._client.hset(keys.snapshot_key(item.session_id), mapping={"m": item.frame, "entry": session.last_id})
+        await self._client.set(keys.snapshot_key(item.session_id), keys.snapshot_value(item.frame, session.last_id))
         session.written_at = asyncio.get_running_loop().time()
 
     async def _refresh(self) -> None:

@@ -196,16 +196,16 @@ class BrokerSource:
     async def _load(self, after_gap: bool) -> None:
         """Take the snapshot: the first one, one of a new epoch, or (`after_gap`) one newer than what we hold."""
         while True:
-            raw = await self.client.hgetall(self._snapshot_key)
-            frame, entry = raw.get(b"m"), raw.get(b"entry")
-            if frame is not None and entry is not None:
-                status = read_upstream_frame(_text(frame))
-                if status.get("type") != "status":
-                    raise MalformedFrame("a snapshot that is not a status message")
+            raw = await self.client.get(self._snapshot_key)
+            if raw is not None:
+                status = read_upstream_frame(_text(raw))
+                entry = status.pop("entry_id", None)
+                if status.get("type") != "status" or not isinstance(entry, str):
+                    raise MalformedFrame("a snapshot that is not a status message with its entry_id")
                 newer = status["epoch"] != self._follower.epoch or status["seq"] > self._follower.seq
                 if newer:
                     self._reload(status)
-                    self._entry = _text(entry)
+                    self._entry = entry
                     return
                 if not after_gap:
                     return  # nothing newer than what we hold: read on from our own entry

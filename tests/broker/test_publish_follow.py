@@ -5,6 +5,7 @@ skip an event silently."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -67,6 +68,16 @@ def test_a_dashboard_follows_every_event_and_a_trimmed_stream_makes_it_reload(
             await until(lambda: same(dashboard, local), 10, "the dashboard shows the publisher's state")
             assert dashboard._follower.gaps == 0 and dashboard.reloaded == 0
             assert dashboard.store.source["state"] == "live"
+            # protocol.md: the snapshot key holds the `status` message JSON with the stream entry id it includes
+            client = redis_client.from_url(redis_server.url)
+            try:
+                snapshot = json.loads(await client.get(broker_keys.snapshot_key("local")))
+                entries = await client.xrange(broker_keys.events_key("local"), snapshot["entry_id"], "+", count=1)
+            finally:
+                await client.aclose()
+            assert snapshot["type"] == "status" and snapshot["state"]["project"]["name"] == "local project"
+            # an entry of the stream, or "0-0" for a snapshot written before any (reading starts after it)
+            assert snapshot["entry_id"] == "0-0" or entries[0][0].decode() == snapshot["entry_id"]
 
             # `MAXLEN ~ 100` from now on (trimmed by whole nodes of 100 entries), and a dashboard stalled while the
             # stream moves on by far more than it keeps
