@@ -17,7 +17,6 @@ gone (the directory says so): `unreachable`, with a reason that says gone, until
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -34,6 +33,7 @@ from .backoff import Backoff
 from .remote_link import Failure
 from .source import BatchCallback, Notify
 from .subscribers import Subscribers
+from .upstream_task import UpstreamTask
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,9 @@ READ_COUNT = 1_000  # entries taken per read
 SNAPSHOT_WAIT = 0.25  # seconds between looks for a snapshot newer than a gap
 
 
-class BrokerSource:
+class BrokerSource(UpstreamTask):
+    task_prefix = "broker"
+
     def __init__(self, client: redis.Redis, broker_url: str, upstream_id: str, session_id: str | None = None) -> None:
         self.client = client
         self.broker_url = keys.shown_url(broker_url)
@@ -77,44 +79,13 @@ class BrokerSource:
     # ---------------------------------------------------------------- the source's face
 
     @property
-    def session_id(self) -> str:
-        return self.store.session_id
-
-    @property
-    def is_ready(self) -> bool:
-        return self._loaded
-
-    @property
     def location(self) -> str:
         return f"broker {self.host}"
-
-    @property
-    def is_local(self) -> bool:
-        return False
 
     @property
     def url(self) -> str:
         """What reopens this session: the broker, and the session in the fragment (never a password)."""
         return f"{self.broker_url}#{self.upstream_id}"
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"broker:{self.session_id}")
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    async def aclose(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     def set_gone(self, reason: str) -> None:
         """The directory's word: why the session is gone (its publisher stopped refreshing it, or took it off), or

@@ -16,7 +16,6 @@ a connection that reached live. Our own pings find a connection that went silent
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -34,6 +33,7 @@ from .backoff import Backoff
 from .remote_link import FRAME_LIMIT, Failure, LimitedConnection, describe_close, describe_failure
 from .source import BatchCallback, Notify
 from .subscribers import Subscribers
+from .upstream_task import UpstreamTask
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,9 @@ def is_stream_url(project: str) -> bool:
     return project.startswith(("ws://", "wss://"))
 
 
-class RemoteSource:
+class RemoteSource(UpstreamTask):
+    task_prefix = "mirror"
+
     def __init__(self, url: str, token: str | None = None, session_id: str | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or "/api/build/stream/" not in parts.path:
@@ -82,44 +84,12 @@ class RemoteSource:
     # ---------------------------------------------------------------- the source's face
 
     @property
-    def session_id(self) -> str:
-        return self.store.session_id
-
-    @property
-    def is_ready(self) -> bool:
-        return self._loaded
-
-    @property
     def location(self) -> str:
         return f"mirror of {self.host}"
 
     @property
-    def is_local(self) -> bool:
-        return False
-
-    @property
     def connected(self) -> bool:
         return self.store.source.get("state") == "live"
-
-    @property
-    def running(self) -> bool:
-        """Following (or retrying); False before `start`, after `stop`, and once refused."""
-        return self._task is not None and not self._task.done()
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"mirror:{self.session_id}")
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    async def aclose(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     # ---------------------------------------------------------------- the connection
 
