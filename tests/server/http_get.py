@@ -1,4 +1,4 @@
-"""A plain HTTP/1.1 GET on a socket, from a coroutine on the test's loop (the server answers on its own thread)."""
+"""A plain HTTP/1.1 request on a socket, from a coroutine on the test's loop (the server answers on its own thread)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ import asyncio
 
 
 async def get(port: int, target: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    return await request(port, "GET", target, headers)
+
+
+async def request(
+    port: int, method: str, target: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    lines = [f"GET {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    lines = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
     raw = await asyncio.wait_for(reader.read(), 10)

@@ -3,7 +3,6 @@ real watcher and real build processes: off by default, Bearer control token only
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shlex
 import sys
@@ -17,22 +16,15 @@ from buildrunner_gui.server.control import ControlLimiter, bearer_matches, contr
 from buildrunner_gui.server.mirror_server import MirrorServer
 
 from .conftest import mirror, open_client, receive_until
+from .http_get import request
 
 CONTROL = "control-token-0123456789abcdef"
 VIEWER = "viewer-token-0123456789abcdef"
 
 
 async def http(port: int, method: str, target: str, headers: dict[str, str] | None = None) -> tuple[int, dict, str]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    lines = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-    raw = await asyncio.wait_for(reader.read(), 10)
-    writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode().split("\r\n")
-    found = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in header_lines)}
-    return int(status_line.split()[1]), found, body.decode()
+    status, found, body = await request(port, method, target, headers)
+    return status, found, body.decode()
 
 
 def bearer(token: str) -> dict[str, str]:
