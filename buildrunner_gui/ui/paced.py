@@ -23,6 +23,9 @@ class Paced(QObject):
         self._timer.timeout.connect(self._run_one)
 
     def add(self, work: Callable[[], None]) -> None:
+        """Queue `work` (once: work already waiting keeps its place)."""
+        if work in self._waiting:
+            return
         self._waiting.append(work)
         if not self._timer.isActive():
             self._timer.start()

@@ -48,7 +48,7 @@ class Session(QObject):
         self._clock.setInterval(LIVENESS_REFRESH_MS)
         self._clock.timeout.connect(self._show_liveness)
         source.batches.connect(self._on_batch)
-        source.reloads.connect(self.load)
+        source.reloads.connect(self._reloaded)
         source.ready.connect(self._load_in_turn)
 
     @property
@@ -95,7 +95,7 @@ class Session(QObject):
     def stop(self) -> None:
         self._clock.stop()
         self.source.batches.disconnect(self._on_batch)
-        self.source.reloads.disconnect(self.load)
+        self.source.reloads.disconnect(self._reloaded)
         self.source.ready.disconnect(self._load_in_turn)
         paced().discard(self.load)
         self.source.stop()
@@ -117,6 +117,13 @@ class Session(QObject):
         else:
             self._announce()  # a mirror back from a gap: what changed meanwhile is news, now that it is live
         self.loaded_changed.emit(self.session_id)
+
+    def _reloaded(self) -> None:
+        """A mirror's store was replaced: shown at once, unless it is the first state (that one waits its turn)."""
+        if self.loaded:
+            self.load()
+        else:
+            self._load_in_turn()
 
     def _load_in_turn(self) -> None:
         """The first state, filled in when the loop gets to it: many sessions ready at once load one per pass."""
