@@ -53,14 +53,16 @@ def load_json(data: bytes) -> Any:
 def _depth_exceeds(value: Any, limit: int) -> bool:
     """Later stages (pydantic, json.dumps) recurse, so bound the depth once here. Recursion is safe: it
     stops at `limit` levels, and visiting only containers keeps it cheap on large files."""
+    return type(value) in (dict, list) and _deeper_than(value, limit)
 
-    def deeper(node: Any, remaining: int) -> bool:
-        if remaining == 0:
+
+def _deeper_than(node: Any, remaining: int) -> bool:
+    # A module function, not a closure calling itself: that would be a reference cycle on every read, left
+    # for the cyclic collector (run rarely here, `runtime.py`).
+    if remaining == 0:
+        return True
+    for child in node.values() if type(node) is dict else node:
+        kind = type(child)
+        if (kind is dict or kind is list) and _deeper_than(child, remaining - 1):
             return True
-        for child in node.values() if type(node) is dict else node:
-            kind = type(child)
-            if (kind is dict or kind is list) and deeper(child, remaining - 1):
-                return True
-        return False
-
-    return type(value) in (dict, list) and deeper(value, limit)
+    return False
