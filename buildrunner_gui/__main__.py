@@ -10,7 +10,7 @@ from .cli import parse_arguments
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .runtime import tune_garbage_collector
+    from .runtime import pin_mmap_threshold, tune_garbage_collector
 
     given = sys.argv[1:] if argv is None else argv
     if given[:1] == ["--demo-build"]:  # the demo's build command (hidden: the app runs it as a child process)
@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return play_demo(given[1:])
     tune_garbage_collector()
+    pin_mmap_threshold()
     parser, args = parse_arguments(given)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else os.environ.get("BUILDRUNNER_LOG_LEVEL", "WARNING").upper(),
