@@ -21,6 +21,7 @@ from ..sources.watcher import ProjectWatcher
 from ..ui.session import Session
 from ..ui.task_runner import TaskRunner
 from .background import in_background
+from .opening_gate import OpeningGate
 
 
 def _resolve(project: str) -> tuple[Path, str | None]:
@@ -44,6 +45,7 @@ class SessionManager(QObject):
         self.brokers: dict[str, BrokerDirectory] = {}  # by the URL given (with its password: never shown)
         self._tasks = tasks
         self._stall_minutes = stall_minutes
+        self._opening = OpeningGate()  # mirrors and broker sessions start a few at a time
 
     def find_local(self, folder: str) -> Session | None:
         return next((s for s in self.sessions.values() if s.source.is_local and s.location == folder), None)
@@ -108,7 +110,10 @@ class SessionManager(QObject):
         session.alert.connect(self.alert)
         self.sessions[source.session_id] = session
         self.added.emit(source.session_id)
-        session.start()
+        if source.is_local:
+            session.start()
+        else:
+            self._opening.admit(session)
         return session
 
     def close(self, session_id: str) -> None:
@@ -116,6 +121,7 @@ class SessionManager(QObject):
         self._mirror_tokens.pop(session_id, None)
         if session is None:
             return
+        self._opening.discard(session)
         session.stop()
         self.removed.emit(session_id)
         session.deleteLater()

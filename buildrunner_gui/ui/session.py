@@ -50,6 +50,7 @@ class Session(QObject):
         source.batches.connect(self._on_batch)
         source.reloads.connect(self._reloaded)
         source.ready.connect(self._load_in_turn)
+        self._show_liveness()  # a mirror waiting for its turn to open says "connecting" from the start
 
     @property
     def store(self) -> SessionStore:

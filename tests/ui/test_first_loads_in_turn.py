@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 from buildrunner_gui.app.desktop import DesktopApp
@@ -64,6 +65,12 @@ def test_first_states_of_many_mirrors_load_in_turn(run, sample_project: Path, tm
     assert first_loads == [True] * MIRRORS
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_work_queued_twice_runs_once(run):
     queue = paced_module.Paced()
     ran: list[str] = []
@@ -81,3 +88,45 @@ def test_work_queued_twice_runs_once(run):
 
     run(passes())
     assert ran == ["work", "other"]
+
+
+def test_mirrors_opened_together_start_a_few_at_a_time(run, sample_project: Path, tmp_path: Path, monkeypatch):
+    """At most `AT_ONCE` mirrors are opening at any moment; one that cannot connect does not hold up the rest."""
+    from buildrunner_gui.app import opening_gate
+    from buildrunner_gui.sources.remote import RemoteSource
+
+    monkeypatch.setattr(opening_gate, "AT_ONCE", 2)
+    started: list[RemoteSource] = []
+    opening_when_started: list[int] = []
+    start = RemoteSource.start
+
+    def recorded_start(self: RemoteSource) -> None:
+        opening_when_started.append(sum(1 for s in started if s.store.source["state"] == "connecting"))
+        started.append(self)
+        start(self)
+
+    monkeypatch.setattr(RemoteSource, "start", recorded_start)
+
+    async def scenario() -> None:
+        server, watcher = MirrorServer(port=0), ProjectWatcher(sample_project)
+        await server.start()
+        server.add_session(watcher)
+        watcher.start()
+        await wait_for(lambda: watcher.is_ready)
+        nobody = f"ws://127.0.0.1:{free_port()}/api/build/stream/br3-sample"  # nothing listens: unreachable
+        mirrors = [(nobody, None)] + [(server.url_for("br3-sample"), None)] * MIRRORS
+        desktop = DesktopApp(AppSettings(str(tmp_path / "settings.ini")), server_port=0)
+        await desktop.start([], mirrors=mirrors)
+        try:
+            sessions = list(desktop.sessions.values())
+            waiting = [s for s in sessions if not s.source.running]  # not started yet: their turn comes
+            assert len(waiting) >= MIRRORS - 3 and all(s.liveness.state == "connecting" for s in waiting)
+            await wait_for(lambda: sum(session.loaded for session in sessions) == MIRRORS)
+            assert len(started) == MIRRORS + 1
+        finally:
+            await desktop.shutdown()
+            await server.stop()
+            watcher.stop()
+
+    run(scenario())
+    assert max(opening_when_started) < 2
