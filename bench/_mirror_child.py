@@ -299,9 +299,11 @@ def main() -> None:
         args.local = args.local[0] if args.local else None
 
     from buildrunner_gui.app import make_application
-    from buildrunner_gui.runtime import tune_garbage_collector
+    from buildrunner_gui import runtime
 
-    tune_garbage_collector()  # as the app's entry point does
+    runtime.tune_garbage_collector()  # as the app's entry point does
+    if hasattr(runtime, "pin_mmap_threshold"):  # (a checkout from before it: `--tree`)
+        runtime.pin_mmap_threshold()
     loop = make_application()  # the app's QApplication (Fusion, palette) and its qasync loop
     profiles = Profiles(args.profile)
     mode = run_session if args.mode == "session" else run_desktop
