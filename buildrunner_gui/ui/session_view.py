@@ -136,6 +136,11 @@ class SessionView(QWidget):
     def minimumSizeHint(self) -> QSize:
         return super().minimumSizeHint() if self._on_screen else QSize(0, 0)
 
+    # The stack also asks each page whether its height depends on its width, which makes the page's layout size
+    # every label it holds (a word-wrapped label lays out its whole text for that): off screen, it does not.
+    def hasHeightForWidth(self) -> bool:
+        return super().hasHeightForWidth() if self._on_screen else False
+
     def _panel(self, name: str) -> QWidget:
         panel = self._built.get(name)
         return panel if panel is not None else self._build(name)

@@ -108,12 +108,15 @@ def test_a_session_off_screen_redraws_its_overview_when_shown(qtbot) -> None:
     batch = publish(stores["b"], [update("feature", item("f1", status="completed", progress=100.0))])
     views["b"].apply_batch(batch, stores["b"])
     assert counts.text() == before == "0 / 1 completed"  # not on screen: nothing redrawn yet
-    # Nor is it laid out: the window's stack asks every page for its size on each layout pass.
+    # Nor is it laid out: the window's stack asks every page for its size, and whether its height depends on its
+    # width (which lays out every word-wrapped label), on each layout pass.
     assert views["b"].sizeHint().isNull() and not views["a"].sizeHint().isNull()
+    assert not views["b"].hasHeightForWidth() and views["a"].hasHeightForWidth()
     window.sidebar.select("b")
     assert window.views.currentWidget() is views["b"]
     assert counts.text() == "1 / 1 completed"
     assert views["a"].sizeHint().isNull() and not views["b"].sizeHint().isNull()
+    assert not views["a"].hasHeightForWidth() and views["b"].hasHeightForWidth()
     # On screen, every batch is drawn at once.
     batch = publish(stores["b"], [update("feature", item("f2"))])
     views["b"].apply_batch(batch, stores["b"])
