@@ -52,6 +52,7 @@ STATUS_TEXT = {"in_progress": "In progress", "completed": "Completed", "failed":
 REFRESH_MS = 1_000  # "elapsed" and "12 s ago" move on while the panel is shown
 FAILED_RED = "#D55E00"
 HISTORY_POINTS = 2_000  # one point per build_progress message; bounded for very long sessions
+LAST_LINE_CHARS = 200  # the newest terminal line on one line; the whole of it in the tooltip
 _SHOWN_TYPES = frozenset(("component_update", "feature_update", "checkpoint_update", "build_progress", "run_update"))
 
 
@@ -132,6 +133,9 @@ class OverviewPanel(QWidget):
         self.last_line_label = _line("Newest terminal line")
         self.run_label = _line("Build run")  # the last run of the build command, and the time left
         self.last_line_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        # One line, the rest in its tooltip: a build's lines run to hundreds of characters, and a wrapped one is
+        # laid out again (through a text document) every time the overview's layout asks its size.
+        self.last_line_label.setWordWrap(False)
         self.failure_label = _line("Why it failed")
         self.failure_label.setTextFormat(Qt.TextFormat.RichText)
         self.failure_label.setOpenExternalLinks(False)
@@ -330,11 +334,16 @@ class OverviewPanel(QWidget):
         self.times_label.setText(" · ".join(times))
         self.run_label.setText(now.run[:1].upper() + now.run[1:])
         self.run_label.setVisible(bool(now.run))
-        self.last_line_label.setText(f"$ {now.last_line}" if now.last_line else "")
-        self.last_line_label.setVisible(bool(now.last_line))
+        self._show_last_line(now.last_line)
         self._show_failure(now)
         self.headline_label.setText(now.headline)
         self._show_hint()
+
+    def _show_last_line(self, line: str) -> None:
+        shown = line if len(line) <= LAST_LINE_CHARS else line[: LAST_LINE_CHARS - 1] + "…"
+        self.last_line_label.setText(f"$ {shown}" if line else "")
+        self.last_line_label.setToolTip(line if shown != line else "")
+        self.last_line_label.setVisible(bool(line))
 
     def _show_failure(self, now: WhatNow) -> None:
         failure = now.failure

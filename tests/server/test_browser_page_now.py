@@ -73,7 +73,8 @@ def window_lines(served: base.Served, qtbot) -> dict[str, str | None]:
         "#now-activity": panel.activity_label.text(),
         "#now-times": panel.times_label.text(),
         "#now-run": None if panel.run_label.isHidden() else panel.run_label.text(),
-        "#now-last-line": panel.last_line_label.text() or None,
+        # Both show one line, clipped (the page by CSS): the window keeps a long line whole in its tooltip.
+        "#now-last-line": _whole_last_line(panel.last_line_label) or None,
         "#now-failure": None if panel.failure_label.isHidden() else failure,
         "#now-headline": panel.headline_label.text(),
         "#now-hint": None if panel.hint_label.isHidden() else panel.hint_label.text(),
@@ -396,3 +397,7 @@ def test_a_build_run_shows_live_in_the_runs_list_and_a_failed_run_fails_the_page
     page.locator("#now-failure button").click()  # its output: the end of the terminal
     expect(page.locator("#terminal .line.highlighted")).to_have_text("error: the linker gave up")
     assert page.problems == []
+
+
+def _whole_last_line(label) -> str:
+    return f"$ {label.toolTip()}" if label.toolTip() else label.text()

@@ -515,3 +515,24 @@ def test_overview_shows_the_newest_line_from_a_batch_of_output_alone(qtbot) -> N
     ]  # fmt: skip
     feed(panel, store, batch)
     assert panel.last_line_label.text() == "$ compiling cart"
+
+
+def test_overview_shows_a_long_newest_line_on_one_line_and_the_whole_of_it_in_its_tooltip(qtbot) -> None:
+    from buildrunner_gui.ui.overview_panel import LAST_LINE_CHARS
+
+    store = make_store()
+    panel = add_widget(qtbot, OverviewPanel())
+    panel.load(store)
+    line = "[visit 000012 0]" + " compiling module and linking objects ..." * 20
+    batch = [
+        {"type": "terminal_output", "session_id": "", "epoch": "", "seq": 0, "timestamp": "2026-01-01T00:00:00.000Z",
+         "output": line + "\n", "output_type": "stdout", "source": "log:build.log"}
+    ]  # fmt: skip
+    feed(panel, store, batch)
+    label = panel.last_line_label
+    assert not label.wordWrap()  # a wrapped one is laid out again on every layout pass of the overview
+    assert label.text() == "$ " + line[: LAST_LINE_CHARS - 1] + "…"
+    assert label.toolTip() == line
+    short = dict(batch[0], output="linked\n")
+    feed(panel, store, [short])
+    assert label.text() == "$ linked" and label.toolTip() == ""
