@@ -298,8 +298,8 @@ def main() -> None:
             parser.error("session: give --remote URL or --local FOLDER")
         args.local = args.local[0] if args.local else None
 
-    from buildrunner_gui.app import make_application
     from buildrunner_gui import runtime
+    from buildrunner_gui.app import make_application
 
     runtime.tune_garbage_collector()  # as the app's entry point does
     if hasattr(runtime, "pin_mmap_threshold"):  # (a checkout from before it: `--tree`)
