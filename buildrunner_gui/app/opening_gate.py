@@ -28,10 +28,11 @@ class OpeningGate:
         self._start_next()
 
     def discard(self, session: Session) -> None:
-        """A session closed before or while opening: it no longer holds a place."""
+        """A session closed before or while opening: it no longer holds a place (the next one takes it)."""
         if session in self._waiting:
             self._waiting.remove(session)
-        self._release(session)
+        if self._release(session):
+            self._start_next()
 
     @property
     def waiting(self) -> int:
@@ -52,9 +53,10 @@ class OpeningGate:
             self._release(session)
             self._start_next()
 
-    def _release(self, session: Session) -> None:
+    def _release(self, session: Session) -> bool:
         if self._opening.get(session.session_id) is not session:
-            return
+            return False
         del self._opening[session.session_id]
         session.loaded_changed.disconnect(self._changed)
         session.liveness_changed.disconnect(self._changed)
+        return True

@@ -130,3 +130,29 @@ def test_mirrors_opened_together_start_a_few_at_a_time(run, sample_project: Path
 
     run(scenario())
     assert max(opening_when_started) < 2
+
+
+def test_a_mirror_closed_while_it_opens_gives_its_place_to_the_next(run, tmp_path: Path, monkeypatch):
+    from buildrunner_gui.app import opening_gate
+
+    monkeypatch.setattr(opening_gate, "AT_ONCE", 1)
+    silent = socket.socket()  # accepts connections (the kernel's backlog) and never answers: "connecting" for long
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"ws://127.0.0.1:{silent.getsockname()[1]}/api/build/stream/"
+
+    async def scenario() -> None:
+        desktop = DesktopApp(AppSettings(str(tmp_path / "settings.ini")), server_port=0)
+        await desktop.start([], mirrors=[(url + "first", None), (url + "second", None)])
+        try:
+            first, second = (desktop.sessions[name] for name in ("first", "second"))
+            assert first.source.running and not second.source.running  # one at a time
+            await asyncio.sleep(0.2)
+            assert first.liveness.state == "connecting" and not second.source.running
+            desktop.manager.close("first")
+            assert second.source.running
+        finally:
+            await desktop.shutdown()
+            silent.close()
+
+    run(scenario())
