@@ -3,8 +3,9 @@
 A mirror's first `status` is the largest frame it ever gets, and handling it (parse, store, catch-up, the view)
 takes the GUI thread some milliseconds. Thirty mirrors started together get thirty first states at once, and the
 event loop handles every socket that is ready in one pass: the window would freeze for as long as all of them
-take. Through the gate at most `AT_ONCE` are opening at any time; the next starts when one has loaded its state
-or stopped connecting (unreachable, refused). A session waiting its turn shows "connecting", which it is.
+take. Through the gate at most `AT_ONCE` are opening at any time; the next starts when one has loaded its state,
+stopped connecting (unreachable, refused) or been closed. A session waiting its turn shows "connecting", which it
+is.
 """
 
 from __future__ import annotations
@@ -34,10 +35,6 @@ class OpeningGate:
         if self._release(session):
             self._start_next()
 
-    @property
-    def waiting(self) -> int:
-        return len(self._waiting)
-
     def _start_next(self) -> None:
         while self._waiting and len(self._opening) < self.at_once:
             session = self._waiting.popleft()
@@ -49,7 +46,7 @@ class OpeningGate:
 
     def _changed(self, session_id: str) -> None:
         session = self._opening.get(session_id)
-        if session is not None and (session.loaded or session.liveness.state not in ("connecting", "local")):
+        if session is not None and (session.loaded or session.liveness.state != "connecting"):
             self._release(session)
             self._start_next()
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 from ..model.store import SessionStore
 
 
-class UpstreamTask:
+class UpstreamTask(ABC):
     store: SessionStore
     task_prefix: ClassVar[str]  # names the task ("mirror", "broker") in debug output
     _loaded: bool
@@ -48,5 +49,6 @@ class UpstreamTask:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    @abstractmethod
     async def _run(self) -> None:
-        raise NotImplementedError
+        """Follow the upstream until stopped (or refused for good)."""

@@ -23,6 +23,16 @@ async def wait_for(condition, timeout: float = 15.0) -> None:
             await asyncio.sleep(0.02)
 
 
+async def serve(project: Path) -> tuple[MirrorServer, ProjectWatcher]:
+    """A real server on `project` (port 0), its watcher ready."""
+    server, watcher = MirrorServer(port=0), ProjectWatcher(project)
+    await server.start()
+    server.add_session(watcher)
+    watcher.start()
+    await wait_for(lambda: watcher.is_ready)
+    return server, watcher
+
+
 def test_first_states_of_many_mirrors_load_in_turn(run, sample_project: Path, tmp_path: Path, monkeypatch):
     in_turn = [False]
     first_loads: list[bool] = []  # for each first load: whether it ran as a turn of the paced queue
@@ -44,11 +54,7 @@ def test_first_states_of_many_mirrors_load_in_turn(run, sample_project: Path, tm
     monkeypatch.setattr(Session, "load", recorded_load)
 
     async def scenario() -> None:
-        server, watcher = MirrorServer(port=0), ProjectWatcher(sample_project)
-        await server.start()
-        server.add_session(watcher)
-        watcher.start()
-        await wait_for(lambda: watcher.is_ready)
+        server, watcher = await serve(sample_project)
         url = server.url_for("br3-sample")
         desktop = DesktopApp(AppSettings(str(tmp_path / "settings.ini")), server_port=0)
         await desktop.start([], mirrors=[(url, None)] * MIRRORS)
@@ -108,11 +114,7 @@ def test_mirrors_opened_together_start_a_few_at_a_time(run, sample_project: Path
     monkeypatch.setattr(RemoteSource, "start", recorded_start)
 
     async def scenario() -> None:
-        server, watcher = MirrorServer(port=0), ProjectWatcher(sample_project)
-        await server.start()
-        server.add_session(watcher)
-        watcher.start()
-        await wait_for(lambda: watcher.is_ready)
+        server, watcher = await serve(sample_project)
         nobody = f"ws://127.0.0.1:{free_port()}/api/build/stream/br3-sample"  # nothing listens: unreachable
         mirrors = [(nobody, None)] + [(server.url_for("br3-sample"), None)] * MIRRORS
         desktop = DesktopApp(AppSettings(str(tmp_path / "settings.ini")), server_port=0)
